@@ -1,0 +1,1 @@
+"""The pure core: campaign model, file loading with line-numbered errors, and the timeline."""

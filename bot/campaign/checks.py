@@ -1,0 +1,130 @@
+"""Rules that relate several fields of a campaign or form; pure, every problem at once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.campaign.model import AgendaItem, AnswerKind, Campaign, DeadlineKind, Form, Opening
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong, where: `code` names the wording in messages/errors.yaml."""
+
+    path: Path
+    code: str
+    ctx: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None
+    line: int | None = None
+
+
+def check_campaign(campaign: Campaign) -> list[Problem]:
+    return [
+        *_check_week(campaign),
+        *_check_opening(campaign.opening),
+        *_check_deadlines(campaign),
+        *_check_quiet_hours(campaign),
+    ]
+
+
+def check_form(form: Form) -> list[Problem]:
+    problems = []
+    seen: Counter[str] = Counter()
+    for s_index, section in enumerate(form.sections):
+        rows = [(("sections", s_index), section)] + [
+            (("sections", s_index, "items", i_index), item)
+            for i_index, item in enumerate(section.items)
+        ]
+        if section.answer is None and not section.items:
+            problems.append(Problem(("sections", s_index), "form_empty_section", {"code": section.code}))
+        for path, row in rows:
+            seen[row.code] += 1
+            if seen[row.code] == 2:
+                problems.append(Problem((*path, "code"), "form_duplicate_code", {"code": row.code}))
+            if row.answer is AnswerKind.PAIR and len([p for p in row.parts() if p]) != 2:
+                problems.append(Problem((*path, "unit"), "form_pair_unit", {"unit": row.unit}))
+            if row.answer in (AnswerKind.COUNT, AnswerKind.PAIR, AnswerKind.MONEY) and not row.unit:
+                problems.append(Problem((*path, "unit"), "form_missing_unit", {"code": row.code}))
+    return problems
+
+
+def _check_week(campaign: Campaign) -> Iterator[Problem]:
+    week = campaign.week
+    if week.end < week.start:
+        yield Problem(("week", "end"), "week_order", {"start": week.start, "end": week.end})
+    if campaign.issued and campaign.issued > week.end:
+        yield Problem(("issued",), "issued_after_week", {"issued": campaign.issued, "end": week.end})
+
+
+def _check_opening(opening: Opening | None) -> Iterator[Problem]:
+    if opening is None:
+        return
+    if opening.time is not None and opening.date is None:
+        yield Problem(("opening", "time"), "opening_time_without_date")
+    previous: tuple[int, AgendaItem] | None = None  # the last row that has a start time
+    for index, row in enumerate(opening.agenda):
+        path = ("opening", "agenda", index)
+        if row.start and row.end and row.end <= row.start:
+            yield Problem((*path, "end"), "agenda_row_backwards", {"start": row.start, "end": row.end})
+        if row.start is None:
+            continue
+        if previous is not None:
+            other, before = previous
+            ctx = {"row": index + 1, "start": row.start, "other": other + 1}
+            assert before.start is not None
+            if row.start < before.start:
+                yield Problem((*path, "start"), "agenda_order", {**ctx, "other_start": before.start})
+            elif before.end is not None and row.start < before.end:
+                yield Problem((*path, "start"), "agenda_overlap", {**ctx, "other_end": before.end})
+        previous = (index, row)
+
+
+def _check_deadlines(campaign: Campaign) -> Iterator[Problem]:
+    known = {a.code for a in campaign.audiences}
+    counts = Counter(d.code for d in campaign.deadlines)
+    reported: set[str] = set()
+    for index, deadline in enumerate(campaign.deadlines):
+        path = ("deadlines", index)
+        if counts[deadline.code] > 1 and deadline.code not in reported:
+            reported.add(deadline.code)
+            yield Problem((*path, "code"), "deadline_duplicate_code", {"code": deadline.code})
+        if deadline.kind is DeadlineKind.REPORT and deadline.last_day() < campaign.week.end:
+            yield Problem(
+                (*path, "date"),
+                "report_before_week_end",
+                {"date": deadline.date, "end": campaign.week.end},
+            )
+        yield from _unknown_audiences((*path, "audience"), deadline.audience, known)
+    for index, announcement in enumerate(campaign.announcements):
+        yield from _unknown_audiences(("announcements", index, "audience"), announcement.audience, known)
+
+
+def _unknown_audiences(path: Path, codes: list[str], known: set[str]) -> Iterator[Problem]:
+    for index, code in enumerate(codes):
+        if code not in known:
+            yield Problem((*path, index), "audience_unknown", {"code": code, "known": sorted(known)})
+
+
+def _check_quiet_hours(campaign: Campaign) -> Iterator[Problem]:
+    reminders = campaign.reminders
+    quiet = reminders.quiet_hours
+    if quiet.start == quiet.end:
+        yield Problem(("reminders", "quiet_hours", "end"), "quiet_hours_empty", {"start": quiet.start})
+    if quiet.contains(reminders.send_at):
+        yield Problem(
+            ("reminders", "send_at"),
+            "send_at_quiet",
+            {"time": reminders.send_at, "start": quiet.start, "end": quiet.end},
+        )
+    for index, announcement in enumerate(campaign.announcements):
+        if quiet.contains(announcement.time):
+            yield Problem(
+                ("announcements", index, "time"),
+                "announcement_quiet",
+                {"time": announcement.time, "start": quiet.start, "end": quiet.end},
+            )

@@ -1,0 +1,112 @@
+"""Campaign and form files: read, validate, and say every problem with its file and line."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.campaign.checks import Problem, check_campaign, check_form
+from bot.campaign.model import Campaign, Form
+from bot.campaign.yamlfile import Document, YamlProblem, read_yaml
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class CampaignInvalid(Exception):
+    """Raised with every problem found, each located in its file."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Read a campaign file; a `form:` given as a path is read relative to it."""
+    path = Path(path)
+    doc = _read(path)
+    data = dict(doc.data)
+    problems: list[Problem] = []
+    if isinstance(data.get("form"), str):
+        try:
+            data["form"] = load_form(path.parent / data["form"])
+        except CampaignInvalid as exc:
+            problems += exc.problems
+            data.pop("form")
+    try:
+        campaign = _validate(Campaign, data, doc, path)
+    except CampaignInvalid as exc:
+        raise CampaignInvalid(problems + exc.problems) from None
+    problems += _locate(check_campaign(campaign), doc, path)
+    if problems:
+        raise CampaignInvalid(problems)
+    return campaign
+
+
+def load_form(path: str | Path) -> Form:
+    path = Path(path)
+    doc = _read(path)
+    form = _validate(Form, doc.data, doc, path)
+    if problems := _locate(check_form(form), doc, path):
+        raise CampaignInvalid(problems)
+    return form
+
+
+def _read(path: Path) -> Document:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CampaignInvalid(
+            [Problem((), "file_unreadable", {"detail": str(exc)}, str(path), 1)]
+        ) from None
+    try:
+        doc = read_yaml(text)
+    except YamlProblem as exc:
+        raise CampaignInvalid([Problem((), exc.code, exc.ctx, str(path), exc.line)]) from None
+    if not isinstance(doc.data, dict):
+        raise CampaignInvalid([Problem((), "not_a_mapping", {}, str(path), 1)])
+    return doc
+
+
+def _validate(model: type[M], data: Any, doc: Document, path: Path) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [_from_pydantic(error) for error in exc.errors(include_url=False)]
+        raise CampaignInvalid(_locate(problems, doc, path)) from None
+
+
+def _from_pydantic(error: Any) -> Problem:
+    loc = tuple(part for part in error["loc"] if isinstance(part, int) or "[" not in part)
+    ctx = {key: value for key, value in (error.get("ctx") or {}).items() if key != "error"}
+    ctx.setdefault("value", error.get("input"))
+    ctx["detail"] = error["msg"]
+    if error["type"] == "extra_forbidden" and loc:
+        ctx["key"] = loc[-1]
+        ctx["suggestion"] = next(iter(difflib.get_close_matches(str(loc[-1]), _FIELD_NAMES, 1)), None)
+    return Problem(loc, error["type"], ctx)
+
+
+def _locate(problems: list[Problem], doc: Document, path: Path) -> list[Problem]:
+    return [
+        Problem(p.path, p.code, p.ctx, str(path), doc.line_of(p.path)) for p in problems
+    ]
+
+
+def _field_names(model: type[BaseModel], seen: set[str]) -> set[str]:
+    for name, info in model.model_fields.items():
+        seen.add(name)
+        for arg in _model_args(info.annotation):
+            _field_names(arg, seen)
+    return seen
+
+
+def _model_args(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _model_args(arg)]
+
+
+_FIELD_NAMES = sorted(_field_names(Campaign, set()))

@@ -1,0 +1,172 @@
+"""What Loa sends, when, and to whom: a pure function of the campaign (and its units)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from bot.campaign.model import Campaign, DeadlineKind
+from bot.campaign.units import Unit
+
+EVERYONE = "all"
+
+
+class Kind(StrEnum):
+    """Delivery kinds, in the order they go out when they share a moment."""
+
+    WEEK_START = "week_start"
+    OPENING_NOTICE = "opening_notice"
+    OPENING_AGENDA = "opening_agenda"
+    SLOGAN = "slogan"
+    DEADLINE_REMINDER = "deadline_reminder"
+    WEEK_END = "week_end"
+    DATA_PROMPT = "data_prompt"
+    ANNOUNCEMENT = "announcement"
+
+
+_ORDER = {kind: index for index, kind in enumerate(Kind)}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message to send: `reference` tells what it is about (a deadline, a day, a section).
+
+    `audience` is the unit types it goes to (empty: everyone) and `unit` the one unit when the
+    timeline was expanded over a unit list. The template named `kind` renders it with `context`.
+    """
+
+    at: dt.datetime
+    kind: Kind
+    reference: str
+    audience: tuple[str, ...] = ()
+    unit: Unit | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    seq: int = 0  # orders deliveries of one kind that share a moment
+
+    @property
+    def template(self) -> str:
+        return self.kind.value
+
+    @property
+    def addressee(self) -> str:
+        """The unit code, the audience codes, or `all`."""
+        if self.unit is not None:
+            return self.unit.code
+        return ",".join(self.audience) or EVERYONE
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.at, _ORDER[self.kind], self.seq, self.reference, self.addressee)
+
+
+def timeline(campaign: Campaign, units: Sequence[Unit] | None = None) -> list[Delivery]:
+    """Every delivery of the campaign in time order, none in quiet hours, none before the plan.
+
+    With `units`, each delivery is repeated for every unit of its audience.
+    """
+    plan = [d for d in _deliveries(campaign) if campaign.issued is None or d.at.date() >= campaign.issued]
+    if units is not None:
+        plan = [replace(d, unit=u) for d in plan for u in units if _addressed(d, u)]
+    return sorted(plan, key=Delivery.sort_key)
+
+
+def _addressed(delivery: Delivery, unit: Unit) -> bool:
+    return not delivery.audience or unit.type in delivery.audience
+
+
+def _deliveries(c: Campaign) -> Iterator[Delivery]:
+    yield _at(c, c.week.start, Kind.WEEK_START, "week", context={"days": len(c.week.days())})
+    yield from _slogans(c)
+    yield from _opening(c)
+    yield from _deadline_reminders(c)
+    yield _at(c, c.week.end, Kind.WEEK_END, "week", context={"reports": _reports(c)})
+    yield from _data_prompts(c)
+    for index, item in enumerate(c.announcements, start=1):
+        at = dt.datetime.combine(item.date, item.time, c.tz)
+        yield Delivery(at, Kind.ANNOUNCEMENT, f"announcement-{index}", tuple(item.audience),
+                       context={"text": item.text})
+
+
+def _at(
+    c: Campaign,
+    day: dt.date,
+    kind: Kind,
+    reference: str,
+    audience: Iterable[str] = (),
+    context: Mapping[str, Any] | None = None,
+) -> Delivery:
+    """A delivery at the campaign's daily sending hour."""
+    at = dt.datetime.combine(day, c.reminders.send_at, c.tz)
+    return Delivery(at, kind, reference, tuple(audience), context=context or {})
+
+
+def _slogans(c: Campaign) -> Iterator[Delivery]:
+    items = c.slogans.items
+    for index, day in enumerate(c.week.days() if items else []):
+        slogan = items[index % len(items)]
+        yield _at(c, day, Kind.SLOGAN, day.isoformat(), context={"slogan": slogan, "day": index + 1})
+
+
+def _opening(c: Campaign) -> Iterator[Delivery]:
+    opening = c.opening
+    if opening is None or opening.date is None:
+        return
+    for days in sorted(set(c.reminders.before_opening), reverse=True):
+        yield _at(c, opening.date - dt.timedelta(days=days), Kind.OPENING_NOTICE, f"opening-{days}",
+                  context={"days": days})
+    starts = opening.starts_at()
+    if starts is None:  # no time stated: tell them on the morning itself
+        yield _at(c, opening.date, Kind.OPENING_AGENDA, "opening")
+        return
+    begins = dt.datetime.combine(opening.date, starts)
+    at = _before_quiet(c, begins - dt.timedelta(minutes=c.reminders.agenda_lead), begins)
+    yield Delivery(at.replace(tzinfo=c.tz), Kind.OPENING_AGENDA, "opening")
+
+
+def _before_quiet(c: Campaign, at: dt.datetime, limit: dt.datetime) -> dt.datetime:
+    """Move a moment out of quiet hours: to their end if still before `limit`, else before them."""
+    quiet = c.reminders.quiet_hours
+    if not quiet.contains(at.time()):
+        return at
+    morning = dt.datetime.combine(at.date(), quiet.end)
+    if morning < at:  # the quiet hours began this evening: they end tomorrow
+        morning += dt.timedelta(days=1)
+    if morning <= limit:
+        return morning
+    evening = dt.datetime.combine(morning.date() - dt.timedelta(days=1), quiet.start)
+    return evening - dt.timedelta(hours=1)  # an hour before the quiet hours, the evening before
+
+
+def _deadline_reminders(c: Campaign) -> Iterator[Delivery]:
+    for deadline in c.deadlines:
+        for days in sorted(set(c.reminders.before_deadline), reverse=True):
+            delivery = _at(c, deadline.last_day() - dt.timedelta(days=days), Kind.DEADLINE_REMINDER,
+                           f"{deadline.code}-{days}", deadline.audience,
+                           context={"deadline": deadline, "days": days})
+            if delivery.at.replace(tzinfo=None) < deadline.due():
+                yield delivery
+
+
+def _reports(c: Campaign) -> list[Any]:
+    return [d for d in c.deadlines if d.kind is DeadlineKind.REPORT]
+
+
+def _data_prompts(c: Campaign) -> Iterator[Delivery]:
+    """The statistics form, a section a message, when the report window opens.
+
+    The window opens the day after the week ends, or on its last day when the report is due
+    sooner than that.
+    """
+    if c.form is None:
+        return
+    for deadline in _reports(c):
+        opens = min(c.week.end + dt.timedelta(days=1), deadline.last_day())
+        sections = c.form.sections
+        for number, section in enumerate(sections, start=1):
+            prompt = _at(c, opens, Kind.DATA_PROMPT, f"{deadline.code}:{section.code}",
+                         deadline.audience,
+                         context={"deadline": deadline, "section": section, "number": number,
+                                  "of": len(sections)})
+            yield replace(prompt, seq=number)

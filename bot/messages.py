@@ -1,0 +1,76 @@
+"""Every text a user reads: Jinja2 templates and the error wording, all in `messages/`."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.campaign.checks import Problem
+from bot.campaign.model import Campaign
+from bot.campaign.timeline import Delivery
+
+MESSAGES_DIR = Path(os.environ.get("LOA_MESSAGES", Path(__file__).resolve().parent.parent / "messages"))
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(MESSAGES_DIR),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["summary"] = summary
+    env.globals["f"] = env.get_template("_format.j2").module  # dates "Thứ Hai, 02/10/2023", "8h00"
+    return env
+
+
+def summary(text: str, width: int) -> str:
+    """The text on one line, cut to `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def render(name: str, **context: Any) -> str:
+    """Render `messages/NAME.txt.j2`."""
+    return environment().get_template(f"{name}.txt.j2").render(**context).strip()
+
+
+def render_delivery(delivery: Delivery, campaign: Campaign) -> str:
+    return render(
+        delivery.template,
+        campaign=campaign,
+        delivery=delivery,
+        unit=delivery.unit,
+        opening=campaign.opening,
+        **delivery.context,
+    )
+
+
+@cache
+def _error_catalogue() -> dict[str, str]:
+    return yaml.safe_load((MESSAGES_DIR / "errors.yaml").read_text(encoding="utf-8"))
+
+
+def describe(problem: Problem) -> str:
+    """`FILE:LINE: field: message`, the message in Vietnamese."""
+    catalogue = _error_catalogue()
+    wording = catalogue.get(problem.code, catalogue["_default"])
+    message = environment().from_string(wording).render(**problem.ctx).strip()
+    field = field_name(problem.path)
+    text = f"{field}: {message}" if field else message
+    return f"{problem.file}:{problem.line}: {text}" if problem.file else text
+
+
+def field_name(path: tuple[str | int, ...]) -> str:
+    """`("opening", "agenda", 3, "start")` -> `opening.agenda[4].start` (rows counted from 1)."""
+    name = ""
+    for part in path:
+        name += f"[{part + 1}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name
