@@ -26,7 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     check.set_defaults(run=_check)
 
-    preview = commands.add_parser("preview", help="every delivery a campaign will make, in time order")
+    preview = commands.add_parser(
+        "preview", help="every delivery a campaign will make, in time order"
+    )
     preview.add_argument("file", type=Path, metavar="FILE")
     preview.add_argument("--units", type=Path, metavar="CSV", help="expand over these units")
     preview.add_argument("--json", action="store_true", help="print the JSON array of DESIGN.md §4")
@@ -81,7 +83,9 @@ def _read_units(path: Path, campaign: Campaign) -> list[Unit]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CampaignInvalid([Problem((), "file_unreadable", {"detail": str(exc)}, str(path), 1)]) from None
+        raise CampaignInvalid(
+            [Problem((), "file_unreadable", {"detail": str(exc)}, str(path), 1)]
+        ) from None
     return read_units(text, str(path), types)
 
 

@@ -14,7 +14,9 @@ from bot.campaign.checks import Problem
 from bot.campaign.model import Campaign
 from bot.campaign.timeline import Delivery
 
-MESSAGES_DIR = Path(os.environ.get("LOA_MESSAGES", Path(__file__).resolve().parent.parent / "messages"))
+MESSAGES_DIR = Path(
+    os.environ.get("LOA_MESSAGES", Path(__file__).resolve().parent.parent / "messages")
+)
 
 
 @cache

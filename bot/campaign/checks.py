@@ -41,7 +41,9 @@ def check_form(form: Form) -> list[Problem]:
             for i_index, item in enumerate(section.items)
         ]
         if section.answer is None and not section.items:
-            problems.append(Problem(("sections", s_index), "form_empty_section", {"code": section.code}))
+            problems.append(
+                Problem(("sections", s_index), "form_empty_section", {"code": section.code})
+            )
         for path, row in rows:
             seen[row.code] += 1
             if seen[row.code] == 2:
@@ -58,7 +60,9 @@ def _check_week(campaign: Campaign) -> Iterator[Problem]:
     if week.end < week.start:
         yield Problem(("week", "end"), "week_order", {"start": week.start, "end": week.end})
     if campaign.issued and campaign.issued > week.end:
-        yield Problem(("issued",), "issued_after_week", {"issued": campaign.issued, "end": week.end})
+        yield Problem(
+            ("issued",), "issued_after_week", {"issued": campaign.issued, "end": week.end}
+        )
 
 
 def _check_opening(opening: Opening | None) -> Iterator[Problem]:
@@ -70,7 +74,9 @@ def _check_opening(opening: Opening | None) -> Iterator[Problem]:
     for index, row in enumerate(opening.agenda):
         path = ("opening", "agenda", index)
         if row.start and row.end and row.end <= row.start:
-            yield Problem((*path, "end"), "agenda_row_backwards", {"start": row.start, "end": row.end})
+            yield Problem(
+                (*path, "end"), "agenda_row_backwards", {"start": row.start, "end": row.end}
+            )
         if row.start is None:
             continue
         if previous is not None:
@@ -78,7 +84,9 @@ def _check_opening(opening: Opening | None) -> Iterator[Problem]:
             ctx = {"row": index + 1, "start": row.start, "other": other + 1}
             assert before.start is not None
             if row.start < before.start:
-                yield Problem((*path, "start"), "agenda_order", {**ctx, "other_start": before.start})
+                yield Problem(
+                    (*path, "start"), "agenda_order", {**ctx, "other_start": before.start}
+                )
             elif before.end is not None and row.start < before.end:
                 yield Problem((*path, "start"), "agenda_overlap", {**ctx, "other_end": before.end})
         previous = (index, row)
@@ -86,13 +94,12 @@ def _check_opening(opening: Opening | None) -> Iterator[Problem]:
 
 def _check_deadlines(campaign: Campaign) -> Iterator[Problem]:
     known = {a.code for a in campaign.audiences}
-    counts = Counter(d.code for d in campaign.deadlines)
-    reported: set[str] = set()
+    seen: set[str] = set()
     for index, deadline in enumerate(campaign.deadlines):
         path = ("deadlines", index)
-        if counts[deadline.code] > 1 and deadline.code not in reported:
-            reported.add(deadline.code)
+        if deadline.code in seen:
             yield Problem((*path, "code"), "deadline_duplicate_code", {"code": deadline.code})
+        seen.add(deadline.code)
         if deadline.kind is DeadlineKind.REPORT and deadline.last_day() < campaign.week.end:
             yield Problem(
                 (*path, "date"),
@@ -101,20 +108,26 @@ def _check_deadlines(campaign: Campaign) -> Iterator[Problem]:
             )
         yield from _unknown_audiences((*path, "audience"), deadline.audience, known)
     for index, announcement in enumerate(campaign.announcements):
-        yield from _unknown_audiences(("announcements", index, "audience"), announcement.audience, known)
+        yield from _unknown_audiences(
+            ("announcements", index, "audience"), announcement.audience, known
+        )
 
 
 def _unknown_audiences(path: Path, codes: list[str], known: set[str]) -> Iterator[Problem]:
     for index, code in enumerate(codes):
         if code not in known:
-            yield Problem((*path, index), "audience_unknown", {"code": code, "known": sorted(known)})
+            yield Problem(
+                (*path, index), "audience_unknown", {"code": code, "known": sorted(known)}
+            )
 
 
 def _check_quiet_hours(campaign: Campaign) -> Iterator[Problem]:
     reminders = campaign.reminders
     quiet = reminders.quiet_hours
     if quiet.start == quiet.end:
-        yield Problem(("reminders", "quiet_hours", "end"), "quiet_hours_empty", {"start": quiet.start})
+        yield Problem(
+            ("reminders", "quiet_hours", "end"), "quiet_hours_empty", {"start": quiet.start}
+        )
     if quiet.contains(reminders.send_at):
         yield Problem(
             ("reminders", "send_at"),

@@ -20,7 +20,7 @@ class CampaignInvalid(Exception):
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
+        self.problems = sorted(problems, key=lambda p: (p.file or "", p.line or 0))
 
 
 def load_campaign(path: str | Path) -> Campaign:
@@ -85,14 +85,14 @@ def _from_pydantic(error: Any) -> Problem:
     ctx["detail"] = error["msg"]
     if error["type"] == "extra_forbidden" and loc:
         ctx["key"] = loc[-1]
-        ctx["suggestion"] = next(iter(difflib.get_close_matches(str(loc[-1]), _FIELD_NAMES, 1)), None)
+        ctx["suggestion"] = next(
+            iter(difflib.get_close_matches(str(loc[-1]), _FIELD_NAMES, 1)), None
+        )
     return Problem(loc, error["type"], ctx)
 
 
 def _locate(problems: list[Problem], doc: Document, path: Path) -> list[Problem]:
-    return [
-        Problem(p.path, p.code, p.ctx, str(path), doc.line_of(p.path)) for p in problems
-    ]
+    return [Problem(p.path, p.code, p.ctx, str(path), doc.line_of(p.path)) for p in problems]
 
 
 def _field_names(model: type[BaseModel], seen: set[str]) -> set[str]:

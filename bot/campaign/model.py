@@ -13,7 +13,14 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic_core import PydanticCustomError
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -58,7 +65,9 @@ def _known_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise PydanticCustomError("timezone_unknown", "unknown zone {value}", {"value": name}) from None
+        raise PydanticCustomError(
+            "timezone_unknown", "unknown zone {value}", {"value": name}
+        ) from None
     return name
 
 
@@ -113,7 +122,7 @@ class DeadlineKind(StrEnum):
 
 
 class Deadline(Strict):
-    """Something units must send by a date. `before: true` is the plans' "trước ngày" (exclusive)."""
+    """Something units must send by a date; `before: true` is the plans' exclusive "trước ngày"."""
 
     code: Code
     what: Text

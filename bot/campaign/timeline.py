@@ -66,7 +66,11 @@ def timeline(campaign: Campaign, units: Sequence[Unit] | None = None) -> list[De
 
     With `units`, each delivery is repeated for every unit of its audience.
     """
-    plan = [d for d in _deliveries(campaign) if campaign.issued is None or d.at.date() >= campaign.issued]
+    plan = [
+        d
+        for d in _deliveries(campaign)
+        if campaign.issued is None or d.at.date() >= campaign.issued
+    ]
     if units is not None:
         plan = [replace(d, unit=u) for d in plan for u in units if _addressed(d, u)]
     return sorted(plan, key=Delivery.sort_key)
@@ -85,8 +89,13 @@ def _deliveries(c: Campaign) -> Iterator[Delivery]:
     yield from _data_prompts(c)
     for index, item in enumerate(c.announcements, start=1):
         at = dt.datetime.combine(item.date, item.time, c.tz)
-        yield Delivery(at, Kind.ANNOUNCEMENT, f"announcement-{index}", tuple(item.audience),
-                       context={"text": item.text})
+        yield Delivery(
+            at,
+            Kind.ANNOUNCEMENT,
+            f"announcement-{index}",
+            tuple(item.audience),
+            context={"text": item.text},
+        )
 
 
 def _at(
@@ -106,7 +115,9 @@ def _slogans(c: Campaign) -> Iterator[Delivery]:
     items = c.slogans.items
     for index, day in enumerate(c.week.days() if items else []):
         slogan = items[index % len(items)]
-        yield _at(c, day, Kind.SLOGAN, day.isoformat(), context={"slogan": slogan, "day": index + 1})
+        yield _at(
+            c, day, Kind.SLOGAN, day.isoformat(), context={"slogan": slogan, "day": index + 1}
+        )
 
 
 def _opening(c: Campaign) -> Iterator[Delivery]:
@@ -114,8 +125,13 @@ def _opening(c: Campaign) -> Iterator[Delivery]:
     if opening is None or opening.date is None:
         return
     for days in sorted(set(c.reminders.before_opening), reverse=True):
-        yield _at(c, opening.date - dt.timedelta(days=days), Kind.OPENING_NOTICE, f"opening-{days}",
-                  context={"days": days})
+        yield _at(
+            c,
+            opening.date - dt.timedelta(days=days),
+            Kind.OPENING_NOTICE,
+            f"opening-{days}",
+            context={"days": days},
+        )
     starts = opening.starts_at()
     if starts is None:  # no time stated: tell them on the morning itself
         yield _at(c, opening.date, Kind.OPENING_AGENDA, "opening")
@@ -142,9 +158,14 @@ def _before_quiet(c: Campaign, at: dt.datetime, limit: dt.datetime) -> dt.dateti
 def _deadline_reminders(c: Campaign) -> Iterator[Delivery]:
     for deadline in c.deadlines:
         for days in sorted(set(c.reminders.before_deadline), reverse=True):
-            delivery = _at(c, deadline.last_day() - dt.timedelta(days=days), Kind.DEADLINE_REMINDER,
-                           f"{deadline.code}-{days}", deadline.audience,
-                           context={"deadline": deadline, "days": days})
+            delivery = _at(
+                c,
+                deadline.last_day() - dt.timedelta(days=days),
+                Kind.DEADLINE_REMINDER,
+                f"{deadline.code}-{days}",
+                deadline.audience,
+                context={"deadline": deadline, "days": days},
+            )
             if delivery.at.replace(tzinfo=None) < deadline.due():
                 yield delivery
 
@@ -165,8 +186,17 @@ def _data_prompts(c: Campaign) -> Iterator[Delivery]:
         opens = min(c.week.end + dt.timedelta(days=1), deadline.last_day())
         sections = c.form.sections
         for number, section in enumerate(sections, start=1):
-            prompt = _at(c, opens, Kind.DATA_PROMPT, f"{deadline.code}:{section.code}",
-                         deadline.audience,
-                         context={"deadline": deadline, "section": section, "number": number,
-                                  "of": len(sections)})
+            prompt = _at(
+                c,
+                opens,
+                Kind.DATA_PROMPT,
+                f"{deadline.code}:{section.code}",
+                deadline.audience,
+                context={
+                    "deadline": deadline,
+                    "section": section,
+                    "number": number,
+                    "of": len(sections),
+                },
+            )
             yield replace(prompt, seq=number)

@@ -26,7 +26,9 @@ class UnitsInvalid(Exception):
         self.problems = problems
 
 
-def read_units(text: str, file: str = "units.csv", types: Collection[str] | None = None) -> list[Unit]:
+def read_units(
+    text: str, file: str = "units.csv", types: Collection[str] | None = None
+) -> list[Unit]:
     """Parse `code,name,type[,parent]` rows (a header line first); every bad row is reported.
 
     With `types`, a unit whose type is not one of them is a problem too.
@@ -42,18 +44,32 @@ def read_units(text: str, file: str = "units.csv", types: Collection[str] | None
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
-            problems.append(Problem((), "units_columns", {"count": len(row), "expected": len(header)}, file, line))
+            problems.append(
+                Problem(
+                    (), "units_columns", {"count": len(row), "expected": len(header)}, file, line
+                )
+            )
             continue
         cells = dict(zip(header, (cell.strip() for cell in row), strict=False))
         if empty := [name for name in REQUIRED if not cells.get(name)]:
             problems.append(Problem((), "units_empty", {"fields": empty}, file, line))
         elif types is not None and cells["type"] not in types:
-            problems.append(Problem((), "units_type_unknown", {"type": cells["type"], "known": sorted(types)}, file, line))
+            problems.append(
+                Problem(
+                    (),
+                    "units_type_unknown",
+                    {"type": cells["type"], "known": sorted(types)},
+                    file,
+                    line,
+                )
+            )
         elif cells["code"] in seen:
             problems.append(Problem((), "units_duplicate", {"code": cells["code"]}, file, line))
         else:
             seen.add(cells["code"])
-            units.append(Unit(cells["code"], cells["name"], cells["type"], cells.get("parent") or None))
+            units.append(
+                Unit(cells["code"], cells["name"], cells["type"], cells.get("parent") or None)
+            )
     if problems:
         raise UnitsInvalid(problems)
     return units

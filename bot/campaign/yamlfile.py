@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -20,7 +20,7 @@ _DROPPED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.or
 
 
 class _Loader(yaml.SafeLoader):
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
         first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -65,6 +65,8 @@ def read_yaml(text: str) -> Document:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and any(word in (exc.context or "") for word in ("flow", "quoted")):
+            mark = exc.context_mark  # an unclosed bracket or quote: point where it opened
         line = mark.line + 1 if mark else 1
         raise YamlProblem(line, "yaml_syntax", {"detail": exc.problem or str(exc)}) from None
     finally:
