@@ -186,3 +186,12 @@ def test_announcements_go_out_when_planned():
 
 def test_the_timeline_is_pure(seeds):
     assert timeline(seeds["lac-thuy"]) == timeline(seeds["lac-thuy"])
+
+
+def test_quiet_hours_within_one_day_are_honoured_too():
+    c = _campaign(
+        reminders={"send_at": "7h00", "quiet_hours": {"start": "7h30", "end": "9h00"}},
+        opening={"date": "2024-10-01", "time": "9h00"},
+    )
+    [agenda] = [d for d in timeline(c) if d.kind is Kind.OPENING_AGENDA]
+    assert agenda.at.replace(tzinfo=None) == dt.datetime(2024, 10, 1, 6, 30)

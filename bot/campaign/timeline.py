@@ -146,13 +146,15 @@ def _before_quiet(c: Campaign, at: dt.datetime, limit: dt.datetime) -> dt.dateti
     quiet = c.reminders.quiet_hours
     if not quiet.contains(at.time()):
         return at
-    morning = dt.datetime.combine(at.date(), quiet.end)
-    if morning < at:  # the quiet hours began this evening: they end tomorrow
-        morning += dt.timedelta(days=1)
-    if morning <= limit:
-        return morning
-    evening = dt.datetime.combine(morning.date() - dt.timedelta(days=1), quiet.start)
-    return evening - dt.timedelta(hours=1)  # an hour before the quiet hours, the evening before
+    ends = dt.datetime.combine(at.date(), quiet.end)
+    if ends <= at:
+        ends += dt.timedelta(days=1)
+    if ends < limit:
+        return ends
+    began = dt.datetime.combine(at.date(), quiet.start)
+    if began > at:
+        began -= dt.timedelta(days=1)
+    return began - dt.timedelta(hours=1)  # an hour before the quiet hours began
 
 
 def _deadline_reminders(c: Campaign) -> Iterator[Delivery]:
