@@ -8,11 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.campaign.checks import Problem
-from bot.campaign.loader import CampaignInvalid, load_campaign
-from bot.campaign.model import Campaign
+from bot.campaign.checks import Invalid
+from bot.campaign.loader import load_campaign, load_units
 from bot.campaign.timeline import timeline
-from bot.campaign.units import Unit, UnitsInvalid, read_units
 from bot.messages import describe, render, render_delivery
 
 INVALID = 2
@@ -43,7 +41,7 @@ def _check(args: argparse.Namespace) -> int:
     for file in args.files:
         try:
             campaign = load_campaign(file)
-        except CampaignInvalid as exc:
+        except Invalid as exc:
             for problem in exc.problems:
                 print(describe(problem))
             status = INVALID
@@ -55,8 +53,8 @@ def _check(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     try:
         campaign = load_campaign(args.file)
-        units = _read_units(args.units, campaign) if args.units else None
-    except (CampaignInvalid, UnitsInvalid) as exc:
+        units = load_units(args.units, campaign) if args.units else None
+    except Invalid as exc:
         for problem in exc.problems:
             print(describe(problem), file=sys.stderr)
         return INVALID
@@ -76,17 +74,6 @@ def _preview(args: argparse.Namespace) -> int:
     else:
         print(render("preview", campaign=campaign, deliveries=rows))
     return 0
-
-
-def _read_units(path: Path, campaign: Campaign) -> list[Unit]:
-    types = {a.code for a in campaign.audiences}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CampaignInvalid(
-            [Problem((), "file_unreadable", {"detail": str(exc)}, str(path), 1)]
-        ) from None
-    return read_units(text, str(path), types)
 
 
 if __name__ == "__main__":

@@ -95,3 +95,9 @@ def test_an_invalid_campaign_is_not_previewed(tmp_path, capsys):
     assert main(["preview", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:1: issuer: thiếu trường bắt buộc" in err
+
+
+def test_a_missing_units_file_exits_2(tmp_path, capsys):
+    missing = tmp_path / "none.csv"
+    assert main(["preview", str(SCHEDULES / SEEDS["lac-thuy"]), "--units", str(missing)]) == 2
+    assert f"{missing}:1: không đọc được tệp" in capsys.readouterr().err

@@ -2,7 +2,8 @@
 
 import pytest
 
-from bot.campaign.units import Unit, UnitsInvalid, read_units
+from bot.campaign.checks import Invalid
+from bot.campaign.units import Unit, read_units
 from bot.campaign.yamlfile import YamlProblem, read_yaml
 from bot.messages import describe
 
@@ -31,7 +32,7 @@ def test_a_byte_order_mark_from_excel_is_ignored():
     ],
 )
 def test_bad_unit_rows_name_their_line(text, line, says):
-    with pytest.raises(UnitsInvalid) as caught:
+    with pytest.raises(Invalid) as caught:
         read_units(text, "units.csv", types={"truong-hoc", "tthtcd"})
     [problem] = caught.value.problems
     assert describe(problem).startswith(f"units.csv:{line}: {says}")

@@ -23,6 +23,14 @@ class Problem:
     line: int | None = None
 
 
+class Invalid(Exception):
+    """A file that cannot be used, with every problem found in it, in line order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = sorted(problems, key=lambda p: (p.file or "", p.line or 0))
+
+
 def check_campaign(campaign: Campaign) -> list[Problem]:
     return [
         *_check_week(campaign),

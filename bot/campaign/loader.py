@@ -1,4 +1,4 @@
-"""Campaign and form files: read, validate, and say every problem with its file and line."""
+"""Campaign, form and unit files: read, validate, and say every problem with its file and line."""
 
 from __future__ import annotations
 
@@ -8,19 +8,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.campaign.checks import Problem, check_campaign, check_form
+from bot.campaign.checks import Invalid, Problem, check_campaign, check_form
 from bot.campaign.model import Campaign, Form
+from bot.campaign.units import Unit, read_units
 from bot.campaign.yamlfile import Document, YamlProblem, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class CampaignInvalid(Exception):
-    """Raised with every problem found, each located in its file."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = sorted(problems, key=lambda p: (p.file or "", p.line or 0))
 
 
 def load_campaign(path: str | Path) -> Campaign:
@@ -32,16 +25,16 @@ def load_campaign(path: str | Path) -> Campaign:
     if isinstance(data.get("form"), str):
         try:
             data["form"] = load_form(path.parent / data["form"])
-        except CampaignInvalid as exc:
+        except Invalid as exc:
             problems += exc.problems
             data.pop("form")
     try:
         campaign = _validate(Campaign, data, doc, path)
-    except CampaignInvalid as exc:
-        raise CampaignInvalid(problems + exc.problems) from None
+    except Invalid as exc:
+        raise Invalid(problems + exc.problems) from None
     problems += _locate(check_campaign(campaign), doc, path)
     if problems:
-        raise CampaignInvalid(problems)
+        raise Invalid(problems)
     return campaign
 
 
@@ -50,23 +43,32 @@ def load_form(path: str | Path) -> Form:
     doc = _read(path)
     form = _validate(Form, doc.data, doc, path)
     if problems := _locate(check_form(form), doc, path):
-        raise CampaignInvalid(problems)
+        raise Invalid(problems)
     return form
 
 
-def _read(path: Path) -> Document:
+def load_units(path: str | Path, campaign: Campaign) -> list[Unit]:
+    """Read a units CSV whose types must be the campaign's audiences."""
+    path = Path(path)
+    return read_units(_text(path), str(path), {a.code for a in campaign.audiences})
+
+
+def _text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CampaignInvalid(
-            [Problem((), "file_unreadable", {"detail": str(exc)}, str(path), 1)]
-        ) from None
+        problem = Problem((), "file_unreadable", {"detail": str(exc)}, str(path), 1)
+        raise Invalid([problem]) from None
+
+
+def _read(path: Path) -> Document:
+    text = _text(path)
     try:
         doc = read_yaml(text)
     except YamlProblem as exc:
-        raise CampaignInvalid([Problem((), exc.code, exc.ctx, str(path), exc.line)]) from None
+        raise Invalid([Problem((), exc.code, exc.ctx, str(path), exc.line)]) from None
     if not isinstance(doc.data, dict):
-        raise CampaignInvalid([Problem((), "not_a_mapping", {}, str(path), 1)])
+        raise Invalid([Problem((), "not_a_mapping", {}, str(path), 1)])
     return doc
 
 
@@ -75,7 +77,7 @@ def _validate(model: type[M], data: Any, doc: Document, path: Path) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = [_from_pydantic(error) for error in exc.errors(include_url=False)]
-        raise CampaignInvalid(_locate(problems, doc, path)) from None
+        raise Invalid(_locate(problems, doc, path)) from None
 
 
 def _from_pydantic(error: Any) -> Problem:

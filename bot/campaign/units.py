@@ -7,7 +7,7 @@ import io
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from bot.campaign.checks import Problem
+from bot.campaign.checks import Invalid, Problem
 
 REQUIRED = ("code", "name", "type")  # and optionally "parent"
 
@@ -20,12 +20,6 @@ class Unit:
     parent: str | None = None
 
 
-class UnitsInvalid(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = problems
-
-
 def read_units(
     text: str, file: str = "units.csv", types: Collection[str] | None = None
 ) -> list[Unit]:
@@ -36,7 +30,7 @@ def read_units(
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     header = [cell.strip().lower() for cell in rows[0]] if rows else []
     if missing := [name for name in REQUIRED if name not in header]:
-        raise UnitsInvalid([Problem((), "units_header", {"missing": missing}, file, 1)])
+        raise Invalid([Problem((), "units_header", {"missing": missing}, file, 1)])
     units: list[Unit] = []
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -71,5 +65,5 @@ def read_units(
                 Unit(cells["code"], cells["name"], cells["type"], cells.get("parent") or None)
             )
     if problems:
-        raise UnitsInvalid(problems)
+        raise Invalid(problems)
     return units
