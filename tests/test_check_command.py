@@ -80,6 +80,7 @@ BAD_CASES = {
     "missing field": (("issuer: Phòng GDĐT\n", ""), ":1: issuer: ", "thiếu trường bắt buộc"),
     "missing nested field": (("    what: Báo cáo kết quả\n", ""), ":16: deadlines[1].what: ", "thiếu"),
     "impossible date": (("end: 2024-10-07", "end: 31/9/2024"), ":6: week.end: ", "ngày “31/9/2024” không tồn tại"),
+    "year out of range": (("end: 2024-10-07", "end: 9999-12-31"), ":6: week.end: ", "nằm ngoài khoảng 2000–2100"),
     "impossible iso date": (("date: 2024-10-12", "date: 2024-09-31"), ":18: deadlines[1].date: ", "không tồn tại"),
     "not a date": (("start: 2024-10-01", "start: mùng một"), ":5: week.start: ", "không phải là ngày"),
     "bad time": (("time: 8h00", "time: 25h00"), ":9: opening.time: ", "“25h00” không phải là giờ"),

@@ -64,3 +64,19 @@ def test_yaml_problems_are_located(text, line, code):
     with pytest.raises(YamlProblem) as caught:
         read_yaml(text)
     assert (caught.value.line, caught.value.code) == (line, code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: !!python/name:os.system\n",
+        "name: !!int abc\n",
+        "d: !!timestamp 2023-02-30\n",
+        "? [a, b]\n: 1\n",
+        "a: &x [*x]\n",
+    ],
+)
+def test_hostile_yaml_is_a_located_problem_not_a_traceback(text):
+    with pytest.raises(YamlProblem) as caught:
+        read_yaml(text)
+    assert caught.value.code == "yaml_syntax"

@@ -41,6 +41,8 @@ def parse_date(value: Any) -> dt.date:
         day, month, year = (int(g) for g in match.groups())
     else:
         raise PydanticCustomError("date_format", "not a date: {value}", {"value": text})
+    if not 2000 <= year <= 2100:
+        raise PydanticCustomError("date_year", "year out of range: {value}", {"value": text})
     try:
         return dt.date(year, month, day)
     except ValueError:

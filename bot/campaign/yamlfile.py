@@ -63,18 +63,21 @@ def read_yaml(text: str) -> Document:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        doc = Document(None)
+        if node is not None:
+            doc.data = _build(loader, node, (), doc.lines)
+        return doc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark and any(word in (exc.context or "") for word in ("flow", "quoted")):
             mark = exc.context_mark  # an unclosed bracket or quote: point where it opened
         line = mark.line + 1 if mark else 1
         raise YamlProblem(line, "yaml_syntax", {"detail": exc.problem or str(exc)}) from None
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
+        # explicit tags (!!python/..., !!timestamp), unhashable keys, recursive aliases
+        raise YamlProblem(1, "yaml_syntax", {"detail": str(exc).splitlines()[0]}) from None
     finally:
         loader.dispose()
-    doc = Document(None)
-    if node is not None:
-        doc.data = _build(loader, node, (), doc.lines)
-    return doc
 
 
 def _build(loader: _Loader, node: Node, path: Path, lines: dict[Path, int]) -> Any:
