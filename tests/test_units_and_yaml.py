@@ -80,3 +80,10 @@ def test_hostile_yaml_is_a_located_problem_not_a_traceback(text):
     with pytest.raises(YamlProblem) as caught:
         read_yaml(text)
     assert caught.value.code == "yaml_syntax"
+
+
+def test_line_numbers_survive_a_quoted_cell_over_two_lines():
+    text = 'code,name,type\nth-a,"Trường TH A\n(cơ sở 2)",truong-hoc\nth-b,,truong-hoc\n'
+    with pytest.raises(Invalid) as caught:
+        read_units(text, "units.csv")
+    assert describe(caught.value.problems[0]).startswith("units.csv:4: thiếu giá trị: name")

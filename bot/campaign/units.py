@@ -27,14 +27,15 @@ def read_units(
 
     With `types`, a unit whose type is not one of them is a problem too.
     """
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    header = [cell.strip().lower() for cell in rows[0]] if rows else []
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    rows = [(reader.line_num, row) for row in reader]  # line_num: where a record ends
+    header = [cell.strip().lower() for cell in rows[0][1]] if rows else []
     if missing := [name for name in REQUIRED if name not in header]:
         raise Invalid([Problem((), "units_header", {"missing": missing}, file, 1)])
     units: list[Unit] = []
     problems: list[Problem] = []
     seen: set[str] = set()
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
