@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.campaign.model import AgendaItem, AnswerKind, Campaign, DeadlineKind, Form, Opening
-
-Path = tuple[str | int, ...]
+from bot.campaign.model import AnswerKind, Campaign, DeadlineKind, Form, Opening
+from bot.campaign.yamlfile import FieldPath
 
 
 @dataclass(frozen=True)
 class Problem:
     """What is wrong, where: `code` names the wording in messages/errors.yaml."""
 
-    path: Path
+    path: FieldPath
     code: str
     ctx: dict[str, Any] = field(default_factory=dict)
     file: str | None = None
@@ -78,7 +78,7 @@ def _check_opening(opening: Opening | None) -> Iterator[Problem]:
         return
     if opening.time is not None and opening.date is None:
         yield Problem(("opening", "time"), "opening_time_without_date")
-    previous: tuple[int, AgendaItem] | None = None  # the last row that has a start time
+    previous: tuple[int, dt.time, dt.time | None] | None = None  # last timed row, its start, end
     for index, row in enumerate(opening.agenda):
         path = ("opening", "agenda", index)
         if row.start and row.end and row.end <= row.start:
@@ -88,16 +88,15 @@ def _check_opening(opening: Opening | None) -> Iterator[Problem]:
         if row.start is None:
             continue
         if previous is not None:
-            other, before = previous
+            other, before_start, before_end = previous
             ctx = {"row": index + 1, "start": row.start, "other": other + 1}
-            assert before.start is not None
-            if row.start < before.start:
+            if row.start < before_start:
                 yield Problem(
-                    (*path, "start"), "agenda_order", {**ctx, "other_start": before.start}
+                    (*path, "start"), "agenda_order", {**ctx, "other_start": before_start}
                 )
-            elif before.end is not None and row.start < before.end:
-                yield Problem((*path, "start"), "agenda_overlap", {**ctx, "other_end": before.end})
-        previous = (index, row)
+            elif before_end is not None and row.start < before_end:
+                yield Problem((*path, "start"), "agenda_overlap", {**ctx, "other_end": before_end})
+        previous = (index, row.start, row.end)
 
 
 def _check_deadlines(campaign: Campaign) -> Iterator[Problem]:
@@ -121,7 +120,7 @@ def _check_deadlines(campaign: Campaign) -> Iterator[Problem]:
         )
 
 
-def _unknown_audiences(path: Path, codes: list[str], known: set[str]) -> Iterator[Problem]:
+def _unknown_audiences(path: FieldPath, codes: list[str], known: set[str]) -> Iterator[Problem]:
     for index, code in enumerate(codes):
         if code not in known:
             yield Problem(

@@ -57,10 +57,9 @@ def parse_time(value: Any) -> dt.time:
         return value
     text = str(value).strip()
     match = _TIME.match(text)
-    hour, minute = (int(match.group(1)), int(match.group(2) or 0)) if match else (99, 99)
-    if hour > 23 or minute > 59:
+    if not match or int(match.group(1)) > 23 or int(match.group(2) or 0) > 59:
         raise PydanticCustomError("time_format", "not a time: {value}", {"value": text})
-    return dt.time(hour, minute)
+    return dt.time(int(match.group(1)), int(match.group(2) or 0))
 
 
 def _known_zone(name: str) -> str:

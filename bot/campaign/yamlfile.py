@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]  # keys and list indexes from the document root
 
 _DROPPED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
@@ -41,9 +41,9 @@ class Document:
     """Plain data read from YAML, with the line of each key and list item (1-based)."""
 
     data: Any
-    lines: dict[Path, int] = field(default_factory=dict)
+    lines: dict[FieldPath, int] = field(default_factory=dict)
 
-    def line_of(self, path: Path) -> int:
+    def line_of(self, path: FieldPath) -> int:
         """The line of `path`, or of its nearest ancestor that has one."""
         for end in range(len(path), 0, -1):
             if (line := self.lines.get(path[:end])) is not None:
@@ -80,7 +80,7 @@ def read_yaml(text: str) -> Document:
         loader.dispose()
 
 
-def _build(loader: _Loader, node: Node, path: Path, lines: dict[Path, int]) -> Any:
+def _build(loader: _Loader, node: Node, path: FieldPath, lines: dict[FieldPath, int]) -> Any:
     if isinstance(node, MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
