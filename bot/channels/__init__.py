@@ -1,0 +1,1 @@
+"""Chat platforms behind one protocol: `base.Channel`; Telegram and Zalo adapters."""

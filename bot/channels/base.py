@@ -1,0 +1,86 @@
+"""What every chat platform looks like to the rest of Loa: events in, text out.
+
+Adapters (`telegram.py`, later `zalo.py`) turn platform updates into these events and send text;
+nothing above them knows which platform a chat is on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class ChatType(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A text someone wrote to the bot; a command arrives as `/name args` without `@botname`."""
+
+    platform: str
+    chat_id: str
+    chat_type: ChatType
+    chat_title: str | None
+    user_id: str
+    user_name: str
+    text: str
+    message_id: str
+    at: dt.datetime  # aware
+    reply_to: str | None = None  # id of the bot's message this answers
+
+    @property
+    def sender(self) -> str:
+        """`platform:user_id`, the form `LOA_ADMINS` uses."""
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class BotRemoved:
+    """The bot was removed from (or blocked in) a chat; nothing can be sent there any more."""
+
+    platform: str
+    chat_id: str
+    by_user: str | None = None
+
+
+Event = InboundMessage | BotRemoved
+EventHandler = Callable[[Event], Awaitable[None]]
+
+
+class SendError(Exception):
+    """A message could not be sent."""
+
+
+class ChatUnreachable(SendError):
+    """The chat is gone for the bot: kicked, blocked, deleted, never started (403, not found)."""
+
+
+class RetryLater(SendError):
+    """The platform asks to wait (429): try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class TemporaryFailure(SendError):
+    """Network error, timeout or 5xx: worth retrying later."""
+
+
+class Channel(Protocol):
+    """One chat platform."""
+
+    platform: str
+
+    async def send(self, chat_id: str, text: str) -> str:
+        """Send `text`; return the platform's message id. Raises a `SendError`."""
+        ...
+
+    async def is_admin(self, chat_id: str, user_id: str) -> bool:
+        """Whether the user administers the chat (always true in a private chat)."""
+        ...

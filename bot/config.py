@@ -1,0 +1,74 @@
+"""Settings from the environment (and `.env`): the names of DESIGN.md §4, nothing else.
+
+Secrets live here and nowhere else; `secrets()` lists them so logging can mask them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.campaign.checks import Invalid, Problem
+
+DEFAULT_DATABASE_URL = "sqlite:///var/loa.db"
+TELEGRAM_API = "https://api.telegram.org"
+ZALO_API = "https://bot-api.zaloplatforms.com"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_api_base_url: str = TELEGRAM_API
+    zalo_token: str | None = field(default=None, repr=False)
+    zalo_api_base_url: str = ZALO_API
+    admins: frozenset[str] = field(default_factory=frozenset)  # "telegram:123", "zalo:abc"
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    campaign: Path | None = None
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str = ".env") -> Settings:
+        """Read the process environment; `.env` fills in what it does not set.
+
+        Raises `Invalid` for a setting that cannot be used.
+        """
+        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        values.update(os.environ if environ is None else environ)
+        get = lambda name: (values.get(name) or "").strip() or None  # noqa: E731
+        campaign = get("LOA_CAMPAIGN")
+        return cls(
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            telegram_token=get("TELEGRAM_BOT_TOKEN"),
+            telegram_api_base_url=(get("TELEGRAM_API_BASE_URL") or TELEGRAM_API).rstrip("/"),
+            zalo_token=get("ZALO_BOT_TOKEN"),
+            zalo_api_base_url=(get("ZALO_API_BASE_URL") or ZALO_API).rstrip("/"),
+            admins=parse_admins(get("LOA_ADMINS") or ""),
+            webhook_url=get("WEBHOOK_URL"),
+            webhook_secret=get("WEBHOOK_SECRET"),
+            campaign=Path(campaign) if campaign else None,
+            timezone=get("TZ") or "Asia/Ho_Chi_Minh",
+        )
+
+    def secrets(self) -> list[str]:
+        """Every value that must never reach a log line."""
+        return [s for s in (self.telegram_token, self.zalo_token, self.webhook_secret) if s]
+
+
+def parse_admins(text: str) -> frozenset[str]:
+    """`telegram:123, zalo:abc` -> {"telegram:123", "zalo:abc"}."""
+    admins = set()
+    for entry in text.replace(";", ",").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        platform, sep, user = entry.partition(":")
+        if not sep or platform.strip() not in ("telegram", "zalo") or not user.strip():
+            raise Invalid([Problem(("LOA_ADMINS",), "admins_format", {"entry": entry})])
+        admins.add(f"{platform.strip()}:{user.strip()}")
+    return frozenset(admins)

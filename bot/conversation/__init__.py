@@ -1,0 +1,1 @@
+"""What people say to Loa: commands, registration, and (later) answers to data prompts."""

@@ -1,0 +1,1 @@
+"""The outbox: deliveries materialised per chat, claimed when due, sent through a channel."""

@@ -1,0 +1,1 @@
+"""Loa's database: SQLAlchemy models, sessions, Alembic migrations, and the queries on them."""

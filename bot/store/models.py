@@ -1,0 +1,198 @@
+"""Loa's own state: units and their chats, who is in them, the outbox, answers, the audit log.
+
+The database is the source of truth for what must be sent and what was sent; the campaign file
+is the source of truth for what the campaign says. Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no time zones) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware one")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so migrations can drop and alter them on every backend.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime()}
+
+
+class Unit(Base):
+    """A school, a ward committee, a centre: whoever must receive messages and answer."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(64))  # an audience code of the campaign
+    parent: Mapped[str | None] = mapped_column(String(255))
+    registration_code: Mapped[str] = mapped_column(String(16), unique=True)  # one-time
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ChatKind(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+class Chat(Base):
+    """A chat the bot has met on one platform; bound to a unit once someone registers it."""
+
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))  # the platform's chat id, as text
+    kind: Mapped[str] = mapped_column(String(16))  # ChatKind
+    title: Mapped[str | None] = mapped_column(String(255))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    active: Mapped[bool] = mapped_column(default=True)  # false once the bot is removed
+    registered_at: Mapped[dt.datetime | None]
+    left_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"  # listed in LOA_ADMINS
+    STAFF = "staff"  # anyone writing in a unit's chat
+
+
+class Member(Base):
+    """Someone seen writing in a chat, with the name to show in answers and the audit log."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))  # the platform's user id, as text
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.STAFF)
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher; back to pending if it dies
+    SENT = "sent"
+    FAILED = "failed"  # gave up: the chat is unreachable or retries ran out
+    MISSED = "missed"  # fell due while the bot was down and was no longer useful
+    CANCELLED = "cancelled"
+
+
+class Delivery(Base):
+    """The outbox: one row per message to one chat, unique by its idempotency key."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)  # campaign:kind:reference:chat
+    campaign: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))  # bot.campaign.timeline.Kind
+    reference: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. an announcement's text
+    text: Mapped[str | None] = mapped_column(Text)  # as sent
+    message_id: Mapped[str | None] = mapped_column(String(64))  # the platform's, once sent
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class DeliveryAttempt(Base):
+    """Every try at sending a delivery, successful or not."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))  # sent, retry, unreachable, failed
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Answer(Base):
+    """One unit's figure for one row of the statistics form; a correction replaces, never erases."""
+
+    __tablename__ = "answers"
+    __table_args__ = (Index("ix_answers_unit_item", "campaign", "unit_id", "item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(128))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    item: Mapped[str] = mapped_column(String(16))  # the form row's code, e.g. "1.2"
+    value: Mapped[Any] = mapped_column(JSON)  # [3, 120] for a pair, [1500000], or "text"
+    raw: Mapped[str] = mapped_column(Text)  # what was written
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id", ondelete="SET NULL"))
+    author: Mapped[str] = mapped_column(String(96))  # platform:user_id
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    replaced_at: Mapped[dt.datetime | None]  # set when a later answer corrects this one
+
+
+class AuditEntry(Base):
+    """Who did what: registrations, refusals, broadcasts, removals."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(96))  # platform:user_id, "cli" or "loa"
+    action: Mapped[str] = mapped_column(String(48))
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id", ondelete="SET NULL"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
