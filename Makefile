@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## preview the 2023 Lạc Thủy campaign (the sandbox demo comes with the Telegram adapter)
+demo: $(STAMP)  ## the 2023 Lạc Thủy week in about a minute, on the sandbox Telegram Bot API
 	$(BIN)/loa check schedules/*.yaml
-	$(BIN)/loa preview schedules/2023-lac-thuy.yaml --units schedules/units/lac-thuy.csv
+	$(BIN)/loa demo
 
 test: $(STAMP)
 	$(BIN)/pytest -q
@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot tests
 	$(BIN)/ruff format --check bot tests
 
-run: $(STAMP)  ## serve real chats (needs the Telegram adapter: not yet built)
+run: $(STAMP)  ## serve real chats: TELEGRAM_BOT_TOKEN, LOA_CAMPAIGN (and more) from the environment or .env
 	$(BIN)/loa run
 
 clean:

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot.campaign.checks import Invalid
+from alembic.util import CommandError
+from sqlalchemy.exc import ArgumentError, InterfaceError, InvalidRequestError, OperationalError
+
+from bot import demo, logs, service
+from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign, load_units
 from bot.campaign.timeline import timeline
+from bot.config import Settings
 from bot.messages import describe, render, render_delivery
+from bot.store.db import Database, display_url
+from bot.store.models import AuditEntry
+from bot.store.units import import_units, list_units
 
 INVALID = 2
 
@@ -31,6 +42,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     preview.add_argument("--units", type=Path, metavar="CSV", help="expand over these units")
     preview.add_argument("--json", action="store_true", help="print the JSON array of DESIGN.md §4")
     preview.set_defaults(run=_preview)
+
+    db = commands.add_parser("db", help="the database (DATABASE_URL)")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
+
+    units = commands.add_parser("units", help="units and their registration codes")
+    units_commands = units.add_subparsers(dest="units_command", required=True, metavar="COMMAND")
+    units_import = units_commands.add_parser(
+        "import", help="load units from a CSV file (code,name,type[,parent])"
+    )
+    units_import.add_argument("file", type=Path, metavar="CSV")
+    units_import.add_argument(
+        "--campaign", type=Path, metavar="FILE", help="types must be its audiences (LOA_CAMPAIGN)"
+    )
+    units_import.set_defaults(run=_units_import)
+    units_list = units_commands.add_parser("list", help="units, registration codes and chats")
+    units_list.set_defaults(run=_units_list)
+
+    serve = commands.add_parser(
+        "run", help="serve the chats of LOA_CAMPAIGN: polling, or a webhook when WEBHOOK_URL is set"
+    )
+    serve.set_defaults(run=_serve)
+    demo = commands.add_parser(
+        "demo", help="the 2023 Lạc Thủy campaign in about a minute on the sandbox Bot API"
+    )
+    demo.add_argument("--seconds", type=float, default=60, help="how long the week lasts")
+    demo.set_defaults(run=_demo)
 
     args = parser.parse_args(argv)
     return args.run(args)
@@ -74,6 +112,95 @@ def _preview(args: argparse.Namespace) -> int:
     else:
         print(render("preview", campaign=campaign, deliveries=rows))
     return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    async def upgrade(db: Database) -> str:
+        before = await db.revision()
+        await db.upgrade()
+        after = await db.revision()
+        return render("units_db_upgraded", url=display_url(db.url), before=before, after=after)
+
+    return _with_database(upgrade, migrate=False)
+
+
+def _units_import(args: argparse.Namespace) -> int:
+    """Every row is checked before the database is touched: a bad file changes nothing."""
+    try:
+        campaign_file = args.campaign or Settings.from_env().campaign
+        rows = load_units(args.file, load_campaign(campaign_file) if campaign_file else None)
+    except Invalid as exc:
+        return _invalid(exc)
+
+    async def store(db: Database) -> str:
+        async with db.session() as session, session.begin():
+            result = await import_units(session, rows)
+            detail = {"file": args.file.name, **dataclasses.asdict(result)}
+            session.add(AuditEntry(actor="cli", action="units_import", detail=detail))
+        return render("units_imported", file=args.file, result=result)
+
+    return _with_database(store)
+
+
+def _units_list(args: argparse.Namespace) -> int:
+    async def show(db: Database) -> str:
+        async with db.session() as session:
+            return render("units_list", listings=await list_units(session))
+
+    return _with_database(show)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env()
+        loa = service.build(settings)
+    except Invalid as exc:
+        return _invalid(exc)
+    logs.setup(settings.secrets())
+    try:
+        asyncio.run(service.serve(loa))
+    except (OperationalError, InterfaceError, CommandError) as exc:
+        detail = {"url": display_url(loa.db.url), "detail": str(getattr(exc, "orig", None) or exc)}
+        print(describe(Problem((), "database_error", detail)), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    logs.setup([], level=logging.ERROR)  # the transcript is the output
+    return asyncio.run(demo.run(sys.stdout, args.seconds))
+
+
+def _with_database(work: Callable[[Database], Awaitable[str]], migrate: bool = True) -> int:
+    """Run `work` on DATABASE_URL, migrated first so a fresh machine needs no extra step."""
+    try:
+        db = Database(Settings.from_env().database_url)
+    except Invalid as exc:
+        return _invalid(exc)
+    except (ArgumentError, InvalidRequestError, ImportError) as exc:  # unusable URL or driver
+        problem = Problem(("DATABASE_URL",), "database_url_invalid", {"detail": str(exc)})
+        return _invalid(Invalid([problem]))
+
+    async def run() -> str:
+        async with db:
+            if migrate:
+                await db.upgrade()
+            return await work(db)
+
+    try:
+        print(asyncio.run(run()))
+    except (OperationalError, InterfaceError, CommandError) as exc:
+        # cannot connect, locked, disk full; or a database migrated by a newer Loa
+        detail = {"url": display_url(db.url), "detail": str(getattr(exc, "orig", None) or exc)}
+        print(describe(Problem((), "database_error", detail)), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _invalid(exc: Invalid) -> int:
+    for problem in exc.problems:
+        print(describe(problem), file=sys.stderr)
+    return INVALID
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class Settings:
     admins: frozenset[str] = field(default_factory=frozenset)  # "telegram:123", "zalo:abc"
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    webhook_port: int | None = None  # where the webhook server listens, behind the public URL
     campaign: Path | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
 
@@ -51,6 +52,7 @@ class Settings:
             admins=parse_admins(get("LOA_ADMINS") or ""),
             webhook_url=get("WEBHOOK_URL"),
             webhook_secret=get("WEBHOOK_SECRET"),
+            webhook_port=_port(get("WEBHOOK_PORT")),
             campaign=Path(campaign) if campaign else None,
             timezone=get("TZ") or "Asia/Ho_Chi_Minh",
         )
@@ -72,3 +74,11 @@ def parse_admins(text: str) -> frozenset[str]:
             raise Invalid([Problem(("LOA_ADMINS",), "admins_format", {"entry": entry})])
         admins.add(f"{platform.strip()}:{user.strip()}")
     return frozenset(admins)
+
+
+def _port(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise Invalid([Problem(("WEBHOOK_PORT",), "port_invalid", {"value": text})])
+    return int(text)

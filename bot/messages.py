@@ -39,9 +39,9 @@ def summary(text: str, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def render(name: str, **context: Any) -> str:
-    """Render `messages/NAME.txt.j2`."""
-    return environment().get_template(f"{name}.txt.j2").render(**context).strip()
+def render(template: str, /, **context: Any) -> str:
+    """Render `messages/TEMPLATE.txt.j2` (any variable name is free, `template` included)."""
+    return environment().get_template(f"{template}.txt.j2").render(**context).strip()
 
 
 def render_delivery(delivery: Delivery, campaign: Campaign) -> str:
@@ -56,14 +56,15 @@ def render_delivery(delivery: Delivery, campaign: Campaign) -> str:
 
 
 @cache
-def _error_catalogue() -> dict[str, str]:
-    return yaml.safe_load((MESSAGES_DIR / "errors.yaml").read_text(encoding="utf-8"))
+def catalogue(name: str) -> dict[str, str]:
+    """A YAML file of short texts in messages/ (`errors`, `commands`)."""
+    return yaml.safe_load((MESSAGES_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
 def describe(problem: Problem) -> str:
     """`FILE:LINE: field: message`, the message in Vietnamese."""
-    catalogue = _error_catalogue()
-    wording = catalogue.get(problem.code, catalogue["_default"])
+    errors = catalogue("errors")
+    wording = errors.get(problem.code, errors["_default"])
     message = environment().from_string(wording).render(**problem.ctx).strip()
     field = field_name(problem.path)
     text = f"{field}: {message}" if field else message

@@ -1,9 +1,18 @@
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.campaign.loader import load_campaign
 from bot.campaign.model import Campaign
+from bot.store.db import Database
+from bot.store.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULES = ROOT / "schedules"
@@ -20,3 +29,43 @@ SEEDS = {
 @pytest.fixture(scope="session")
 def seeds() -> dict[str, Campaign]:
     return {key: load_campaign(SCHEDULES / name) for key, name in SEEDS.items()}
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test session's own on TEST_DATABASE_URL's server, dropped at the end.
+
+    Skips when TEST_DATABASE_URL is not set; fails (never skips) when it is set but unusable.
+    """
+    given = os.environ.get("TEST_DATABASE_URL")
+    if not given:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    server = make_url(given).set(drivername="postgresql")  # libpq's own URL form
+    admin = server.render_as_string(hide_password=False)
+    name = f"loa_test_{secrets.token_hex(4)}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """An upgraded, empty database: a fresh SQLite file, or the session's PostgreSQL database
+    truncated (cheaper than creating a database per test; the upgrade is a no-op at head)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'loa.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    async with Database(url) as database:
+        await database.upgrade()  # a no-op at head; repairs what a failed test left behind
+        if request.param == "postgresql":
+            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            async with database.engine.begin() as connection:
+                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        yield database

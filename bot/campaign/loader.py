@@ -47,10 +47,11 @@ def load_form(path: str | Path) -> Form:
     return form
 
 
-def load_units(path: str | Path, campaign: Campaign) -> list[Unit]:
-    """Read a units CSV whose types must be the campaign's audiences."""
+def load_units(path: str | Path, campaign: Campaign | None = None) -> list[Unit]:
+    """Read a units CSV; with a campaign, their types must be its audiences."""
     path = Path(path)
-    return read_units(_text(path), str(path), {a.code for a in campaign.audiences})
+    types = {a.code for a in campaign.audiences} if campaign else None
+    return read_units(_text(path), str(path), types)
 
 
 def _text(path: Path) -> str:

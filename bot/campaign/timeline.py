@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from bot.campaign.calendar import slogan_of
 from bot.campaign.model import Campaign, DeadlineKind
 from bot.campaign.units import Unit
 
@@ -112,12 +113,12 @@ def _at(
 
 
 def _slogans(c: Campaign) -> Iterator[Delivery]:
-    items = c.slogans.items
-    for index, day in enumerate(c.week.days() if items else []):
-        slogan = items[index % len(items)]
-        yield _at(
-            c, day, Kind.SLOGAN, day.isoformat(), context={"slogan": slogan, "day": index + 1}
-        )
+    for day in c.week.days():
+        if (today := slogan_of(c, day)) is not None:
+            number, slogan = today
+            yield _at(
+                c, day, Kind.SLOGAN, day.isoformat(), context={"slogan": slogan, "day": number}
+            )
 
 
 def _opening(c: Campaign) -> Iterator[Delivery]:

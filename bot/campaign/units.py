@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.campaign.checks import Invalid, Problem
 
-REQUIRED = ("code", "name", "type")  # and optionally "parent"
+REQUIRED = ("code", "name", "type")  # and optionally "parent", or "area" as offices also call it
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ def read_units(
     text: str, file: str = "units.csv", types: Collection[str] | None = None
 ) -> list[Unit]:
     """Parse `code,name,type[,parent]` rows (a header line first); every bad row is reported.
+
+    `area` is read as `parent` (the ward or commune a school belongs to); `parent` wins if both.
 
     With `types`, a unit whose type is not one of them is a problem too.
     """
@@ -63,7 +65,12 @@ def read_units(
         else:
             seen.add(cells["code"])
             units.append(
-                Unit(cells["code"], cells["name"], cells["type"], cells.get("parent") or None)
+                Unit(
+                    cells["code"],
+                    cells["name"],
+                    cells["type"],
+                    cells.get("parent") or cells.get("area") or None,
+                )
             )
     if problems:
         raise Invalid(problems)

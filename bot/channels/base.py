@@ -7,7 +7,7 @@ nothing above them knows which platform a chat is on.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -72,10 +72,48 @@ class TemporaryFailure(SendError):
     """Network error, timeout or 5xx: worth retrying later."""
 
 
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a text into messages of at most `limit` characters, between lines where possible."""
+    parts: list[str] = []
+    current = ""
+    for piece in _pieces(text, limit):
+        if len(current) + len(piece) > limit:
+            parts.append(current)
+            current = ""
+        current += piece
+    parts.append(current)
+    return [part.rstrip() for part in parts if part.strip()]
+
+
+def _pieces(text: str, limit: int) -> Iterator[str]:
+    """The lines of `text`, ends kept; a line longer than `limit` is cut after a space."""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit) + 1 or limit
+            yield line[:cut]
+            line = line[cut:]
+        yield line
+
+
 class Channel(Protocol):
     """One chat platform."""
 
     platform: str
+
+    async def start(self, handle: EventHandler) -> None:
+        """Connect and pass every event to `handle` until `stop`."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    async def set_commands(
+        self,
+        everyone: Sequence[tuple[str, str]],
+        coordinators: Sequence[tuple[str, str]],
+        coordinator_ids: Iterable[str],
+    ) -> None:
+        """Publish the command menu where the platform has one (name, description)."""
+        ...
 
     async def send(self, chat_id: str, text: str) -> str:
         """Send `text`; return the platform's message id. Raises a `SendError`."""

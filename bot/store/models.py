@@ -53,7 +53,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={
             "ix": "ix_%(column_0_label)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
             "ck": "ck_%(table_name)s_%(constraint_name)s",
             "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
             "pk": "pk_%(table_name)s",
@@ -93,7 +93,9 @@ class Chat(Base):
     external_id: Mapped[str] = mapped_column(String(64))  # the platform's chat id, as text
     kind: Mapped[str] = mapped_column(String(16))  # ChatKind
     title: Mapped[str | None] = mapped_column(String(255))
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="SET NULL"), index=True
+    )
     active: Mapped[bool] = mapped_column(default=True)  # false once the bot is removed
     registered_at: Mapped[dt.datetime | None]
     left_at: Mapped[dt.datetime | None]
@@ -140,7 +142,7 @@ class Delivery(Base):
     campaign: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32))  # bot.campaign.timeline.Kind
     reference: Mapped[str] = mapped_column(String(128))
-    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
     due_at: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
@@ -159,7 +161,9 @@ class DeliveryAttempt(Base):
     __tablename__ = "delivery_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     outcome: Mapped[str] = mapped_column(String(16))  # sent, retry, unreachable, failed
     detail: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,272 @@
+"""Telegram through python-telegram-bot 22: updates in as `Event`s, text out, nothing more.
+
+Commands are not routed here (the conversation does that for every platform alike); this module
+only turns a PTB `Update` into an `InboundMessage` or `BotRemoved` and maps PTB's errors onto the
+channel's `SendError`s. Sending goes through PTB's `AIORateLimiter` (30/s overall, 20/min a group).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiolimiter import AsyncLimiter
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram._utils.types import JSONDict
+from telegram.constants import ChatMemberStatus, MessageLimit
+from telegram.constants import ChatType as TgChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseRateLimiter,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.channels.base import (
+    BotRemoved,
+    ChatType,
+    ChatUnreachable,
+    EventHandler,
+    InboundMessage,
+    RetryLater,
+    SendError,
+    TemporaryFailure,
+    split_text,
+)
+from bot.config import TELEGRAM_API
+
+# Opt in to PTB's coming behaviour: durations (RetryAfter.retry_after) as timedelta, no warning.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+_GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+_ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+
+
+class ChatRateLimiter(AIORateLimiter):
+    """PTB's limiter (30/s overall, 20/min a group) plus Telegram's ~1/s in a private chat,
+    which PTB leaves to us: eleven data prompts to a principal must not come back as 429s."""
+
+    def __init__(self, private_per_second: float = 1.0, **limits: Any) -> None:
+        super().__init__(**limits)
+        self._private_rate = private_per_second
+        self._private: dict[int, AsyncLimiter] = {}
+
+    async def process_request(  # type: ignore[override]
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | JSONDict | list[JSONDict]:
+        chat_id = data.get("chat_id")
+        if not isinstance(chat_id, int) or chat_id < 0 or not endpoint.startswith("send"):
+            return await super().process_request(
+                callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+        limiter = self._private.setdefault(chat_id, AsyncLimiter(1, 1 / self._private_rate))
+        async with limiter:
+            return await super().process_request(
+                callback, args, kwargs, endpoint, data, rate_limit_args
+            )
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Serve updates on `listen:port` at the path of `url`; Telegram must send `secret`."""
+
+    url: str
+    secret: str
+    listen: str = "0.0.0.0"
+    port: int = 8080
+
+
+class TelegramChannel:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_base_url: str = TELEGRAM_API,
+        webhook: Webhook | None = None,
+        rate_limiter: BaseRateLimiter | None = None,
+        poll_timeout: float = 10,
+    ) -> None:
+        self.webhook = webhook
+        self.poll_timeout = poll_timeout
+        self._handle: EventHandler | None = None
+        self.app = (
+            Application.builder()
+            .token(token)
+            .base_url(f"{api_base_url}/bot")
+            .base_file_url(f"{api_base_url}/file/bot")
+            .rate_limiter(rate_limiter or ChatRateLimiter())
+            .job_queue(None)
+            .build()
+        )
+        self.app.add_handler(MessageHandler(filters.TEXT, self._on_message))
+        self.app.add_handler(ChatMemberHandler(self._on_member, ChatMemberHandler.MY_CHAT_MEMBER))
+        self.app.add_error_handler(self._on_error)
+
+    @property
+    def username(self) -> str:
+        return self.app.bot.username
+
+    async def start(self, handle: EventHandler) -> None:
+        """Connect (getMe), then receive updates by long polling or on the webhook."""
+        self._handle = handle
+        await self.app.initialize()
+        updates = ["message", "my_chat_member"]
+        if self.webhook:
+            await self.app.updater.start_webhook(
+                listen=self.webhook.listen,
+                port=self.webhook.port,
+                url_path=urlsplit(self.webhook.url).path.lstrip("/"),
+                webhook_url=self.webhook.url,
+                secret_token=self.webhook.secret,
+                allowed_updates=updates,
+            )
+        else:
+            await self.app.updater.start_polling(
+                timeout=dt.timedelta(seconds=self.poll_timeout), allowed_updates=updates
+            )
+        await self.app.start()
+        log.info("telegram: @%s connected (%s)", self.username, self.mode)
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook else "polling"
+
+    async def stop(self) -> None:
+        if self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def send(self, chat_id: str, text: str) -> str:
+        """Send `text` (split on lines when over Telegram's limit); the last message's id."""
+        message_id = ""
+        for part in split_text(text, MessageLimit.MAX_TEXT_LENGTH):
+            message_id = await self._send_one(chat_id, part)
+        return message_id
+
+    async def _send_one(self, chat_id: str, text: str) -> str:
+        try:
+            message = await self.app.bot.send_message(chat_id=int(chat_id), text=text)
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise ChatUnreachable(exc.message) from exc
+        except BadRequest as exc:
+            if "not found" in exc.message.lower():
+                raise ChatUnreachable(exc.message) from exc
+            raise SendError(exc.message) from exc
+        except NetworkError as exc:  # includes TimedOut and 5xx answers
+            raise TemporaryFailure(exc.message) from exc
+        except TelegramError as exc:
+            raise SendError(exc.message) from exc
+        return str(message.message_id)
+
+    async def is_admin(self, chat_id: str, user_id: str) -> bool:
+        if int(chat_id) > 0:  # a private chat: its only user owns it
+            return chat_id == user_id
+        try:
+            member = await self.app.bot.get_chat_member(int(chat_id), int(user_id))
+        except TelegramError:
+            log.warning("telegram: could not check the admins of chat %s", chat_id)
+            return False
+        return member.status in _ADMINS
+
+    async def set_commands(
+        self,
+        everyone: Sequence[tuple[str, str]],
+        coordinators: Sequence[tuple[str, str]],
+        coordinator_ids: Iterable[str],
+    ) -> None:
+        """The command menu: unit commands for all, plus coordinator commands in their chats."""
+        await self.app.bot.set_my_commands(
+            [BotCommand(*c) for c in everyone], scope=BotCommandScopeDefault()
+        )
+        for user_id in coordinator_ids:
+            try:
+                await self.app.bot.set_my_commands(
+                    [BotCommand(*c) for c in (*everyone, *coordinators)],
+                    scope=BotCommandScopeChat(int(user_id)),
+                )
+            except TelegramError as exc:  # the coordinator has not opened a chat with the bot
+                log.info("telegram: no command menu for coordinator %s (%s)", user_id, exc)
+
+    async def _on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        chat, user = update.effective_chat, update.effective_user
+        if message is None or chat is None or user is None or message.text is None:
+            return
+        if chat.type == TgChatType.CHANNEL or user.is_bot:
+            return
+        text = self._own_command(message.text)
+        if text is None:  # a command for another bot in the group
+            return
+        replied = message.reply_to_message
+        to_bot = replied and replied.from_user and replied.from_user.id == self.app.bot.id
+        await self._emit(
+            InboundMessage(
+                platform=PLATFORM,
+                chat_id=str(chat.id),
+                chat_type=ChatType.PRIVATE if chat.type == TgChatType.PRIVATE else ChatType.GROUP,
+                chat_title=chat.title or chat.full_name,
+                user_id=str(user.id),
+                user_name=user.full_name,
+                text=text,
+                message_id=str(message.message_id),
+                at=message.date,
+                reply_to=str(replied.message_id) if to_bot else None,
+            )
+        )
+
+    def _own_command(self, text: str) -> str | None:
+        """`/lich@loa_bot x` -> `/lich x`; None for `/lich@other_bot`."""
+        if not text.startswith("/"):
+            return text
+        head, sep, rest = text.partition(" ")
+        name, at, target = head.partition("@")
+        if at and target.lower() != self.username.lower():
+            return None
+        return name + sep + rest
+
+    async def _on_member(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        change = update.my_chat_member
+        if change is None or change.new_chat_member.status not in _GONE:
+            return
+        await self._emit(
+            BotRemoved(
+                platform=PLATFORM,
+                chat_id=str(change.chat.id),
+                by_user=str(change.from_user.id) if change.from_user else None,
+            )
+        )
+
+    async def _emit(self, event: InboundMessage | BotRemoved) -> None:
+        if self._handle is not None:
+            await self._handle(event)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: handling an update failed", exc_info=context.error)
+
+
+def _seconds(value: int | float | dt.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)

@@ -1,0 +1,84 @@
+"""Commands as people type them (`/lich`, `/dangky MÃ`), who may run each, and where they go.
+
+Commands are routed here for every platform alike; the adapters have already removed Telegram's
+`@botname` suffix. Descriptions live in messages/commands.yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.channels.base import ChatType, InboundMessage
+from bot.conversation import coordinator, info, registration
+from bot.messages import catalogue
+from bot.store import audit, chats
+from bot.store.models import Role
+
+if TYPE_CHECKING:
+    from bot.app import Loa
+
+Handler = Callable[["Loa", InboundMessage, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    run: Handler
+    coordinators_only: bool = False
+
+
+COMMANDS = {
+    c.name: c
+    for c in [
+        Command("start", info.start),
+        Command("help", info.commands_help),
+        Command("lich", info.schedule),
+        Command("khaimac", info.opening),
+        Command("khauhieu", info.slogan),
+        Command("dangky", registration.register),
+        Command("huydangky", registration.unregister),
+        Command("thongbao", coordinator.broadcast, coordinators_only=True),
+        Command("tiendo", coordinator.progress, coordinators_only=True),
+    ]
+}
+
+
+def parse(text: str) -> tuple[str, str] | None:
+    """`/dangky  ab12 ` -> ("dangky", "ab12"); None when the text is not a command."""
+    if not text.startswith("/") or len(text) < 2 or text[1].isspace():
+        return None
+    head, *rest = text[1:].split(maxsplit=1)
+    return head.lower(), (rest[0].strip() if rest else "")
+
+
+def command_menu() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(name, description) for everyone, and the extra ones for coordinators."""
+    menu = catalogue("commands")
+    return list(menu["everyone"].items()), list(menu["coordinators"].items())
+
+
+async def dispatch(loa: Loa, message: InboundMessage) -> None:
+    """Remember the chat and the sender, then run the command (or say how to use Loa)."""
+    role = Role.COORDINATOR if loa.is_coordinator(message.sender) else Role.STAFF
+    async with loa.db.session() as session, session.begin():
+        chat = await chats.meet(
+            session, message.platform, message.chat_id, message.chat_type, message.chat_title
+        )
+        await chats.seen(session, chat, message.user_id, message.user_name, role)
+    parsed = parse(message.text)
+    if parsed is None:
+        if message.chat_type is ChatType.PRIVATE or message.reply_to is not None:
+            await loa.reply(message, "replies/not_understood")
+        return
+    name, args = parsed
+    command = COMMANDS.get(name)
+    if command is None:
+        await loa.reply(message, "replies/unknown_command", name=name)
+    elif command.coordinators_only and role is not Role.COORDINATOR:
+        async with loa.db.session() as session, session.begin():
+            audit.record(session, message.sender, "refused", chat, command=name)
+        await loa.reply(message, "replies/coordinators_only", name=name)
+    else:
+        await command.run(loa, message, args)

@@ -1,0 +1,150 @@
+"""The outbox: the campaign's timeline and coordinators' broadcasts as one row per chat.
+
+Every row has an idempotency key, so planning again (at start, when a unit registers late) only
+adds what is missing; claiming flips rows to `sending` so a row goes out once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.campaign import units as core
+from bot.campaign.model import Campaign
+from bot.campaign.timeline import Kind, timeline
+from bot.store.chats import UnitChat, active_unit_chats
+from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
+
+
+def delivery_key(campaign: str, kind: str, reference: str, chat: Chat) -> str:
+    return f"{campaign}:{kind}:{reference}:{chat.id}"
+
+
+def as_core(unit: Unit) -> core.Unit:
+    """The stored unit as the pure core knows it."""
+    return core.Unit(unit.code, unit.name, unit.type, unit.parent)
+
+
+async def plan_chat(
+    session: AsyncSession, campaign_key: str, campaign: Campaign, target: UnitChat, now: dt.datetime
+) -> int:
+    """Add the chat's deliveries still ahead of `now` (reviving cancelled ones); count them."""
+    wanted = {
+        delivery_key(campaign_key, d.kind, d.reference, target.chat): d
+        for d in timeline(campaign, [as_core(target.unit)])
+        if d.at > now
+    }
+    if not wanted:
+        return 0
+    known = {
+        row.key: row
+        for row in await session.scalars(select(Delivery).where(Delivery.key.in_(wanted)))
+    }
+    changed = 0
+    for key, d in wanted.items():
+        row = known.get(key)
+        if row is not None and row.status == DeliveryStatus.CANCELLED:  # the chat came back
+            row.status, row.unit_id, row.due_at = DeliveryStatus.PENDING, target.unit.id, d.at
+            changed += 1
+        elif row is None:
+            changed += 1
+            session.add(
+                Delivery(
+                    key=key,
+                    campaign=campaign_key,
+                    kind=d.kind,
+                    reference=d.reference,
+                    chat_id=target.chat.id,
+                    unit_id=target.unit.id,
+                    due_at=d.at,
+                )
+            )
+    return changed
+
+
+async def plan(
+    session: AsyncSession, campaign_key: str, campaign: Campaign, now: dt.datetime
+) -> int:
+    """Plan every registered active chat."""
+    added = 0
+    for target in await active_unit_chats(session):
+        added += await plan_chat(session, campaign_key, campaign, target, now)
+    return added
+
+
+async def broadcast(
+    session: AsyncSession,
+    campaign_key: str,
+    text: str,
+    types: Collection[str],
+    at: dt.datetime,
+) -> list[Delivery]:
+    """A coordinator's announcement: one row per active registered chat of `types` (or all)."""
+    reference = f"broadcast-{uuid.uuid4().hex[:12]}"
+    rows = [
+        Delivery(
+            key=delivery_key(campaign_key, Kind.ANNOUNCEMENT, reference, target.chat),
+            campaign=campaign_key,
+            kind=Kind.ANNOUNCEMENT,
+            reference=reference,
+            chat_id=target.chat.id,
+            unit_id=target.unit.id,
+            due_at=at,
+            payload={"text": text},
+        )
+        for target in await active_unit_chats(session, types)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return rows
+
+
+async def claim_due(
+    session: AsyncSession, now: dt.datetime, ids: Collection[int] | None = None
+) -> list[Delivery]:
+    """Flip due pending rows to `sending` and return them, oldest first."""
+    query = select(Delivery.id).where(
+        Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= now
+    )
+    if ids is not None:
+        query = query.where(Delivery.id.in_(ids))
+    due = list(await session.scalars(query.order_by(Delivery.due_at, Delivery.id)))
+    if not due:
+        return []
+    claimed = await session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(due), Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SENDING)
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed, key=lambda row: (row.due_at, row.id))
+
+
+async def cancel_chat(session: AsyncSession, chat: Chat) -> None:
+    """A chat that left its unit gets nothing more that was planned for it."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.chat_id == chat.id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED)
+    )
+
+
+async def next_due(session: AsyncSession, ids: Collection[int] | None = None) -> dt.datetime | None:
+    """When the next pending row (of `ids`, when given) falls due; None when nothing waits."""
+    query = select(func.min(Delivery.due_at)).where(Delivery.status == DeliveryStatus.PENDING)
+    if ids is not None:
+        query = query.where(Delivery.id.in_(ids))
+    return await session.scalar(query)
+
+
+async def outcome(session: AsyncSession, ids: Collection[int]) -> dict[str, int]:
+    """How many of the rows are in each status."""
+    rows = await session.execute(
+        select(Delivery.status, func.count()).where(Delivery.id.in_(ids)).group_by(Delivery.status)
+    )
+    return {status: count for status, count in rows}

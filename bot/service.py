@@ -1,0 +1,76 @@
+"""`loa run`: the campaign from LOA_CAMPAIGN served on every platform with a token."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from pathlib import Path
+
+from bot.app import Loa
+from bot.campaign.checks import Invalid, Problem
+from bot.campaign.loader import load_campaign
+from bot.channels.base import Channel
+from bot.channels.telegram import TelegramChannel, Webhook
+from bot.config import Settings
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def campaign_key(path: Path) -> str:
+    """The campaign's name in outbox keys: its file name (`2023-lac-thuy`)."""
+    return path.stem
+
+
+def channels_for(settings: Settings) -> dict[str, Channel]:
+    """A channel for every platform that has a token; webhook mode when WEBHOOK_URL is set."""
+    channels: dict[str, Channel] = {}
+    if settings.telegram_token:
+        webhook = None
+        if settings.webhook_url:
+            webhook = Webhook(
+                url=settings.webhook_url,
+                # Without a configured secret, a random one: Telegram learns it from setWebhook.
+                secret=settings.webhook_secret or secrets.token_urlsafe(32),
+                port=settings.webhook_port or 8080,
+            )
+        channels["telegram"] = TelegramChannel(
+            settings.telegram_token, api_base_url=settings.telegram_api_base_url, webhook=webhook
+        )
+    return channels
+
+
+def build(settings: Settings) -> Loa:
+    """Everything `loa run` needs, checked before anything connects. Raises `Invalid`."""
+    if settings.campaign is None:
+        raise Invalid([Problem(("LOA_CAMPAIGN",), "setting_missing")])
+    campaign = load_campaign(settings.campaign)
+    channels = channels_for(settings)
+    if not channels:
+        raise Invalid([Problem(("TELEGRAM_BOT_TOKEN",), "no_platform")])
+    return Loa(
+        campaign,
+        campaign_key(settings.campaign),
+        Database(settings.database_url),
+        channels,
+        settings.admins,
+    )
+
+
+async def serve(loa: Loa, stop: asyncio.Event | None = None) -> None:
+    """Migrate, start, and serve until `stop` is set or the process gets SIGINT/SIGTERM."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await loa.db.upgrade()
+    await loa.start()
+    try:
+        await stop.wait()
+    finally:
+        await loa.stop()
+        await loa.db.dispose()

@@ -1,0 +1,101 @@
+"""Chats the bot has met, which unit each belongs to, and who writes in them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.models import Chat, Member, Unit, utcnow
+from bot.store.units import new_registration_code
+
+
+async def meet(
+    session: AsyncSession, platform: str, external_id: str, kind: str, title: str | None
+) -> Chat:
+    """The chat, created on first contact; a chat that writes to the bot is active again."""
+    chat = await find(session, platform, external_id)
+    if chat is None:
+        chat = Chat(platform=platform, external_id=external_id, kind=kind, title=title)
+        session.add(chat)
+        await session.flush()
+        return chat
+    chat.title = title or chat.title
+    if not chat.active:
+        chat.active, chat.left_at = True, None
+    return chat
+
+
+async def find(session: AsyncSession, platform: str, external_id: str) -> Chat | None:
+    return await session.scalar(
+        select(Chat).where(Chat.platform == platform, Chat.external_id == external_id)
+    )
+
+
+async def seen(session: AsyncSession, chat: Chat, user_id: str, name: str, role: str) -> None:
+    """Remember who wrote in the chat, and under which name."""
+    member = await session.scalar(
+        select(Member).where(Member.chat_id == chat.id, Member.user_id == user_id)
+    )
+    if member is None:
+        session.add(Member(chat_id=chat.id, user_id=user_id, name=name, role=role))
+    else:
+        member.name, member.role, member.last_seen = name, role, utcnow()
+
+
+async def unit_of(session: AsyncSession, chat: Chat) -> Unit | None:
+    return await session.get(Unit, chat.unit_id) if chat.unit_id is not None else None
+
+
+async def bind(session: AsyncSession, chat: Chat, unit: Unit) -> bool:
+    """Bind a chat that has no unit yet, spending the unit's one-time code.
+
+    False when the chat already has a unit, or another chat spent the code a moment ago.
+    """
+    if chat.unit_id is not None:
+        return False
+    spent = await session.execute(
+        update(Unit)
+        .where(Unit.id == unit.id, Unit.registration_code == unit.registration_code)
+        .values(registration_code=new_registration_code())
+    )
+    if spent.rowcount != 1:
+        return False
+    chat.unit_id, chat.registered_at, chat.active = unit.id, utcnow(), True
+    await session.refresh(unit)
+    return True
+
+
+def unbind(chat: Chat) -> None:
+    chat.unit_id, chat.registered_at = None, None
+
+
+def deactivate(chat: Chat) -> None:
+    chat.active, chat.left_at = False, utcnow()
+
+
+@dataclass(frozen=True)
+class UnitChat:
+    chat: Chat
+    unit: Unit
+
+
+async def active_unit_chats(
+    session: AsyncSession, types: Collection[str] | None = None
+) -> list[UnitChat]:
+    """Every registered, active chat with its unit; only units of `types` when given."""
+    query = select(Chat, Unit).join(Unit, Chat.unit_id == Unit.id).where(Chat.active.is_(True))
+    if types:
+        query = query.where(Unit.type.in_(types))
+    rows = await session.execute(query.order_by(Unit.code, Chat.id))
+    return [UnitChat(chat, unit) for chat, unit in rows]
+
+
+async def all_units(session: AsyncSession) -> list[Unit]:
+    return list(await session.scalars(select(Unit).order_by(Unit.code)))
+
+
+async def registered_chats(session: AsyncSession) -> list[Chat]:
+    return list(await session.scalars(select(Chat).where(Chat.unit_id.is_not(None))))

@@ -1,0 +1,141 @@
+"""The database connection: one async engine, sessions on it, and its migrations.
+
+`DATABASE_URL` is written the way people write it (`sqlite:///var/loa.db`,
+`postgres://user:pw@host/db`); the bot needs the asyncio drivers (aiosqlite, psycopg 3), so the
+URL is normalised here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from bot.config import DEFAULT_DATABASE_URL
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# The asyncio driver for a URL that names none; psycopg 3 serves sync (Alembic CLI) and async.
+ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "psycopg"}
+
+# Run on every new SQLite connection: SQLite enforces foreign keys only when asked, WAL lets the
+# bot read while a command writes, and a writer waits for a lock instead of failing at once.
+SQLITE_PRAGMAS = ("PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL")
+
+
+def database_url(raw: str | None = None) -> str:
+    """`raw` (default `DEFAULT_DATABASE_URL`) as an async URL; creates a SQLite file's folder.
+
+    `sqlite:///x.db` -> `sqlite+aiosqlite:///x.db`; `postgres://` and `postgresql://` ->
+    `postgresql+psycopg://`; a URL that names its driver keeps it. Raises `ArgumentError` for a
+    URL that cannot be parsed or names another database without a driver.
+    """
+    url = make_url(raw or DEFAULT_DATABASE_URL)
+    backend, _, driver = url.drivername.partition("+")
+    if backend == "postgres":  # Heroku-style, which SQLAlchemy does not accept
+        backend = "postgresql"
+    driver = driver or ASYNC_DRIVERS.get(backend)
+    if not driver:
+        raise ArgumentError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    url = url.set(drivername=f"{backend}+{driver}")
+    if backend == "sqlite" and url.database and not _in_memory(url.database):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return url.render_as_string(hide_password=False)
+
+
+def display_url(url: str) -> str:
+    """The database as people should see it: a SQLite file's path as written (the URL form
+    escapes non-ASCII letters), any other URL with its password, if any, as `***`."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        return parsed.database
+    return parsed.render_as_string(hide_password=True)
+
+
+def _in_memory(database: str) -> bool:
+    return database == ":memory:" or (database.startswith("file:") and "mode=memory" in database)
+
+
+class Database:
+    """The engine and session factory for `DATABASE_URL`; one per process, disposed at exit.
+
+    Use `async with db.session() as s, s.begin(): ...` for a unit of work.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = database_url(url)
+        self.engine: AsyncEngine = create_async_engine(self.url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+        # Objects stay readable after commit: the bot hands them to templates and adapters.
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Database({display_url(self.url)!r})"
+
+    def session(self) -> AsyncSession:
+        return self._sessions()
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Apply migrations up to `revision` on this engine (Alembic's shared-connection recipe)."""
+        await self._alembic(command.upgrade, revision)
+
+    async def downgrade(self, revision: str) -> None:
+        """Undo migrations down to `revision` (`base`: an empty database); for tests and repairs."""
+        await self._alembic(command.downgrade, revision)
+
+    async def revision(self) -> str | None:
+        """The migration the database is at; None for an empty one."""
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.dispose()
+
+    async def _alembic(self, action: Any, revision: str) -> None:
+        # A fresh connection, not in a transaction: env.py decides how to run (see there).
+        async with self.engine.connect() as connection:
+            await connection.run_sync(_run_alembic, action, revision)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration without alembic.ini: the migrations shipped in the package."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _run_alembic(connection: Connection, action: Any, revision: str) -> None:
+    action(alembic_config(connection), revision)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()

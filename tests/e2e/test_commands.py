@@ -1,0 +1,154 @@
+"""Every command, as a unit's staff and a coordinator use them (the campaign clock: 03/10/2023)."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.store.models import AuditEntry, Delivery
+from tests.e2e.conftest import TOKEN, VN, FixedClock
+
+
+async def test_start_in_an_unregistered_group_says_how_to_register(world):
+    teacher = world.person("Cô Hoa")
+    group = world.group("Tổ Văn", teacher)
+    reply = await teacher.asks(group, "/start")
+    assert reply.startswith(
+        "👋 Xin chào! Loa là trợ lý của Tuần lễ hưởng ứng học tập suốt đời năm 2023"
+    )
+    assert "gõ /dangky MÃ" in reply
+
+
+async def test_start_in_a_registered_group_names_the_unit(world):
+    principal = world.person("Thầy Hùng")
+    group = world.group("Nhóm", principal)
+    await world.register(group, "th-chi-ne", principal)
+    assert "Nhóm này đã đăng ký cho: Trường Tiểu học Chi Nê." in await principal.asks(
+        group, "/start"
+    )
+
+
+async def test_a_command_addressed_to_this_bot_by_name_works(world):
+    teacher = world.person("Cô Hoa")
+    group = world.group("Tổ Văn", teacher)
+    assert (await teacher.asks(group, "/help@loa_bot")).startswith("📖 Các lệnh của Loa:")
+
+
+async def test_help_lists_coordinator_commands_only_to_coordinators(world):
+    teacher = world.person("Cô Hoa")
+    unit_help = await teacher.asks(teacher.id, "/help")
+    for command in ("/lich", "/khaimac", "/khauhieu", "/dangky", "/huydangky", "/help", "/start"):
+        assert command in unit_help
+    assert "/thongbao" not in unit_help
+    coordinator_help = await world.coordinator.asks(world.coordinator.id, "/help")
+    assert "/thongbao" in coordinator_help and "/tiendo" in coordinator_help
+
+
+async def test_the_command_menu_is_set_for_everyone_and_for_coordinators(world):
+    menus = world.sandbox.commands(TOKEN)
+    assert [c["command"] for c in menus["default"]] == [
+        "lich", "khaimac", "khauhieu", "dangky", "huydangky", "help", "start",
+    ]  # fmt: skip
+    # the coordinator's private chat did not exist when Loa started; the default menu stands
+
+
+async def test_lich_shows_this_units_upcoming_deadlines(world):
+    principal = world.person("Thầy Hùng")
+    group = world.group("Nhóm", principal)
+    await world.register(group, "th-chi-ne", principal)
+    reply = await principal.asks(group, "/lich")
+    assert reply.splitlines() == [
+        "🗓 Lịch sắp tới của Trường Tiểu học Chi Nê:",
+        "- Chủ Nhật, 08/10/2023: kết thúc Tuần lễ",
+        "- Hạn trước ngày Thứ Năm, 12/10/2023: Báo cáo kết quả thực hiện Tuần lễ (theo mẫu, kèm một số hình ảnh tiêu biểu) gửi Phòng Giáo dục và Đào tạo qua bộ phận GDTX, email gdtx.lat@hoabinh.edu.vn",
+    ]
+
+
+async def test_lich_in_an_unregistered_chat_lists_everything_and_says_why(world):
+    teacher = world.person("Cô Hoa")
+    reply = await teacher.asks(teacher.id, "/lich")
+    assert "Báo cáo kết quả thực hiện Tuần lễ" in reply
+    assert "Nhóm chưa đăng ký đơn vị" in reply
+
+
+async def test_khaimac_gives_time_place_and_participants(world):
+    teacher = world.person("Cô Hoa")
+    reply = await teacher.asks(teacher.id, "/khaimac")
+    assert reply.splitlines()[:3] == [
+        "🎤 Lễ khai mạc Tuần lễ hưởng ứng học tập suốt đời năm 2023",
+        "- Thời gian: 8h00, Thứ Hai, 02/10/2023",
+        "- Địa điểm: Theo hướng dẫn của Ủy ban nhân dân các xã, thị trấn",
+    ]
+    assert "Đại diện Ban giám hiệu, giáo viên, học sinh trong nhà trường" in reply
+    assert "Kế hoạch chưa nêu chương trình chi tiết." in reply
+
+
+async def test_khauhieu_outside_a_plan_without_slogans(world):
+    teacher = world.person("Cô Hoa")
+    assert (
+        await teacher.asks(teacher.id, "/khauhieu") == "Kế hoạch không nêu khẩu hiệu cho Tuần lễ."
+    )
+
+
+async def test_unknown_commands_and_plain_text_get_a_hint(world):
+    teacher = world.person("Cô Hoa")
+    assert "Loa không có lệnh /abc" in await teacher.asks(teacher.id, "/abc")
+    assert "Gõ /help" in await teacher.asks(teacher.id, "xin chào")
+
+
+async def test_plain_group_chatter_is_not_answered(world):
+    teacher = world.person("Cô Hoa")
+    group = world.group("Tổ Văn", teacher)
+    await teacher.says(group, "Chiều nay họp tổ nhé")
+    await teacher.asks(group, "/help")  # the next thing the bot says is the help, nothing before
+    assert len(world.sandbox.sent(group)) == 1
+
+
+@pytest.mark.parametrize("command", ["/thongbao Họp gấp", "/tiendo"])
+async def test_coordinator_commands_are_refused_to_anyone_else(world, command):
+    principal = world.person("Thầy Hùng")
+    group = world.group("Nhóm", principal)
+    await world.register(group, "th-chi-ne", principal)
+    name = command.split()[0]
+
+    reply = await principal.asks(group, command)
+
+    assert reply == f"Lệnh {name} chỉ dành cho cán bộ điều phối."
+    async with world.db.session() as session:
+        broadcasts = await session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.kind == "announcement")
+        )
+        refused = await session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "refused")
+        )
+    assert (broadcasts, refused) == (0, 1)
+    assert len(world.sandbox.sent(group)) == 2  # the registration reply and the refusal
+
+
+async def test_tiendo_shows_who_registered(world):
+    principal = world.person("Thầy Hùng")
+    group = world.group("Nhóm THCS Chi Nê", principal)
+    await world.register(group, "thcs-chi-ne", principal)
+
+    reply = await world.coordinator.asks(world.coordinator.id, "/tiendo")
+
+    assert reply.startswith("📊 Tiến độ đăng ký: 1/6 đơn vị.")
+    assert "Các trường học trực thuộc Phòng Giáo dục và Đào tạo: 1/4" in reply
+    assert "✅ Trường THCS Chi Nê: “Nhóm THCS Chi Nê” (telegram)" in reply
+    assert "⬜ Trung tâm học tập cộng đồng xã Đồng Tâm: chưa đăng ký" in reply
+
+
+async def test_slogan_of_the_day_in_a_campaign_with_slogans(sandbox, database):
+    from bot.campaign.loader import load_campaign
+    from tests.conftest import SCHEDULES, SEEDS
+    from tests.e2e.conftest import start_world
+
+    world = await start_world(sandbox, database, FixedClock(dt.datetime(2023, 10, 3, 9, tzinfo=VN)))
+    try:
+        world.loa.campaign = load_campaign(SCHEDULES / SEEDS["quan-12"])  # 01/10 - 07/10/2021
+        world.loa.clock.at = dt.datetime(2021, 10, 3, 12, tzinfo=VN)
+        teacher = world.person("Cô Hoa")
+        reply = await teacher.asks(teacher.id, "/khauhieu")
+        assert reply.startswith("💡 Khẩu hiệu ngày 3 của Tuần lễ (Chủ Nhật, 03/10/2021):")
+    finally:
+        await world.loa.stop()

@@ -1,0 +1,144 @@
+"""The pure pieces under the bot: command and broadcast parsing, the calendar, text splitting,
+secret masking and settings. No I/O."""
+
+import datetime as dt
+import io
+import logging
+
+import pytest
+
+from bot.campaign.calendar import EventKind, slogan_of, upcoming
+from bot.campaign.checks import Invalid
+from bot.channels.base import split_text
+from bot.config import Settings, parse_admins
+from bot.conversation.commands import parse
+from bot.conversation.coordinator import parse_broadcast
+from bot.logs import Redact
+from bot.messages import describe
+
+VN = dt.timezone(dt.timedelta(hours=7))
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("/lich", ("lich", "")),
+        ("/DangKy  k7m2qx ", ("dangky", "k7m2qx")),
+        (
+            "/thongbao truong-hoc Họp lúc 14h\nmang sổ",
+            ("thongbao", "truong-hoc Họp lúc 14h\nmang sổ"),
+        ),
+        ("lich", None),
+        ("/", None),
+        ("/ lich", None),
+        ("", None),
+    ],
+)
+def test_commands_are_parsed_the_way_people_type_them(text, parsed):
+    assert parse(text) == parsed
+
+
+@pytest.mark.parametrize(
+    ("args", "types", "text"),
+    [
+        ("Họp gấp lúc 14h", [], "Họp gấp lúc 14h"),
+        ("tthtcd Họp gấp", ["tthtcd"], "Họp gấp"),
+        ("TTHTCD Họp gấp", ["tthtcd"], "Họp gấp"),
+        ("tthtcd", [], "tthtcd"),  # a code alone is the text, not an empty broadcast
+        ("truong-hoc-x Họp", [], "truong-hoc-x Họp"),
+        ("   ", [], ""),
+    ],
+)
+def test_a_leading_audience_code_narrows_a_broadcast(args, types, text):
+    assert parse_broadcast(args, ["truong-hoc", "tthtcd"]) == (types, text)
+
+
+def test_upcoming_events_for_a_unit_type(seeds):
+    quan_12 = seeds["quan-12"]
+    before = upcoming(quan_12, "ubnd-phuong", dt.datetime(2021, 9, 20, 8, tzinfo=VN))
+    assert [(e.kind, e.day.isoformat()) for e in before] == [
+        (EventKind.DEADLINE, "2021-09-29"),
+        (EventKind.WEEK_START, "2021-10-01"),
+        (EventKind.OPENING, "2021-10-01"),
+        (EventKind.WEEK_END, "2021-10-07"),
+        (EventKind.DEADLINE, "2021-10-09"),
+    ]
+    # a deadline "trước ngày 10/10" is still ahead on the 9th and gone on the 10th
+    assert upcoming(quan_12, "ubnd-phuong", dt.datetime(2021, 10, 10, tzinfo=VN)) == []
+    # the district's own report (phong-gddt) is not a ward's business
+    assert all(e.deadline.code != "bao-cao-quan" for e in before if e.deadline)
+
+
+def test_slogans_rotate_a_day_each_and_only_in_the_week(seeds):
+    quan_12 = seeds["quan-12"]
+    assert slogan_of(quan_12, dt.date(2021, 10, 1)) == (1, quan_12.slogans.items[0])
+    assert slogan_of(quan_12, dt.date(2021, 10, 7))[0] == 7
+    assert slogan_of(quan_12, dt.date(2021, 9, 30)) is None
+    assert slogan_of(quan_12, dt.date(2021, 10, 8)) is None
+    assert slogan_of(seeds["lac-thuy"], dt.date(2023, 10, 3)) is None  # no slogans in the plan
+
+
+def test_long_texts_are_split_between_lines_and_nothing_is_lost():
+    text = "\n".join(f"{i}. " + "chữ " * 20 for i in range(100))
+    parts = split_text(text, 500)
+    assert all(len(p) <= 500 for p in parts)
+    assert [line.rstrip() for p in parts for line in p.splitlines()] == [
+        line.rstrip() for line in text.splitlines()
+    ]
+
+
+def test_a_line_longer_than_a_message_is_cut_at_spaces():
+    parts = split_text("từ " * 300, 100)
+    assert all(len(p) <= 100 for p in parts)
+    assert " ".join(parts).split() == ["từ"] * 300
+    assert split_text("x" * 250, 100) == ["x" * 100, "x" * 100, "x" * 50]
+
+
+def test_secrets_are_masked_in_every_record_and_traceback():
+    stream = io.StringIO()
+    logger = logging.getLogger("test.redact")
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(Redact(["123:SECRET"]))
+    logger.addHandler(handler)
+    try:
+        logger.warning("POST https://api.telegram.org/bot%s/sendMessage", "123:SECRET")
+        try:
+            raise RuntimeError("failed url .../bot123:SECRET/getMe")
+        except RuntimeError:
+            logger.exception("boom")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert "SECRET" not in output
+    assert "bot***/sendMessage" in output and "bot***/getMe" in output
+
+
+def test_settings_never_show_their_secrets():
+    settings = Settings.from_env(
+        {"TELEGRAM_BOT_TOKEN": "1:tok", "WEBHOOK_SECRET": "sss", "LOA_ADMINS": "telegram:1"},
+        env_file="/nonexistent",
+    )
+    assert "1:tok" not in repr(settings) and "sss" not in repr(settings)
+    assert settings.secrets() == ["1:tok", "sss"]
+
+
+def test_dot_env_fills_in_what_the_environment_does_not_set(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("TELEGRAM_BOT_TOKEN=from-file\nLOA_ADMINS=zalo:abc\n", encoding="utf-8")
+    settings = Settings.from_env({"TELEGRAM_BOT_TOKEN": "from-env"}, env_file=str(env))
+    assert settings.telegram_token == "from-env"
+    assert settings.admins == {"zalo:abc"}
+
+
+@pytest.mark.parametrize("value", ["bob", "telegram:", "facebook:1", ":1"])
+def test_bad_admin_lists_are_explained(value):
+    with pytest.raises(Invalid) as caught:
+        parse_admins(value)
+    assert describe(caught.value.problems[0]).startswith(f"LOA_ADMINS: “{value}” không đúng dạng")
+
+
+@pytest.mark.parametrize("value", ["0", "70000", "http", "-1"])
+def test_a_bad_webhook_port_is_explained(value):
+    with pytest.raises(Invalid) as caught:
+        Settings.from_env({"WEBHOOK_PORT": value}, env_file="/nonexistent")
+    assert "không phải là số cổng" in describe(caught.value.problems[0])
