@@ -12,7 +12,6 @@ import datetime as dt
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -24,43 +23,11 @@ from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
 from bot.sandbox.limits import FloodControl, Rate
 from bot.sandbox.telegram import Limits, SandboxError, TelegramSandbox
-
-TOKEN = "123456:sandbox-token"
-OTHER = "654321:other-token"
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[TelegramSandbox]:
-    async with TelegramSandbox(limits=Limits.off()) as server:
-        server.add_bot(TOKEN, username="loa_bot")
-        yield server
-
-
-@pytest.fixture
-async def bot(sandbox: TelegramSandbox) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(TOKEN, base_url=f"{sandbox.base_url}/bot") as client:
-        yield client
-
-
-@pytest.fixture
-def people(sandbox: TelegramSandbox) -> dict[str, int]:
-    """A group with a principal (admin), a clerk (member) and the bot."""
-    lan = sandbox.add_user("Lan", "co_lan", last_name="Nguyễn")
-    minh = sandbox.add_user("Minh")
-    group = sandbox.create_group("Trường TH Lạc Thủy", members=[minh], bots=[TOKEN], admins=[lan])
-    return {"lan": lan, "minh": minh, "group": group}
+from tests.sandbox.support import OTHER, TOKEN, drain
 
 
 def _seconds(value: int | dt.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else value
-
-
-async def _updates(bot: telegram.Bot, **kwargs: object) -> tuple[Update, ...]:
-    """Fetch and confirm everything pending."""
-    updates = await bot.get_updates(**kwargs)
-    if updates:
-        await bot.get_updates(offset=updates[-1].update_id + 1)
-    return updates
 
 
 async def test_get_me_describes_the_bot(bot: telegram.Bot) -> None:
@@ -73,7 +40,7 @@ async def test_get_me_describes_the_bot(bot: telegram.Bot) -> None:
 async def test_adding_the_bot_to_a_group_is_a_my_chat_member_update(
     sandbox: TelegramSandbox, bot: telegram.Bot, people: dict[str, int]
 ) -> None:
-    (update,) = await _updates(bot)
+    (update,) = await drain(bot)
     change = update.my_chat_member
     assert change.chat.id == people["group"] and change.chat.type == "supergroup"
     assert str(change.chat.id).startswith("-100")
@@ -110,7 +77,7 @@ async def test_send_message_returns_a_full_message_and_is_recorded(
 async def test_a_command_arrives_through_a_long_poll_with_its_entity(
     sandbox: TelegramSandbox, bot: telegram.Bot, people: dict[str, int]
 ) -> None:
-    await _updates(bot)
+    await drain(bot)
     poll = asyncio.create_task(bot.get_updates(timeout=5))
     await asyncio.sleep(0.1)
     assert not poll.done()  # really waiting
@@ -151,7 +118,7 @@ async def test_privacy_mode_shows_commands_replies_and_mentions_only(
     sandbox.add_bot(OTHER, username="other_bot", privacy=False)
     sandbox.add_bot_to_chat(people["group"], OTHER)
     group, minh = people["group"], people["minh"]
-    await _updates(bot)
+    await drain(bot)
     prompt = await bot.send_message(group, "Số lớp học tập?")
 
     await sandbox.post(group, minh, "chào cả nhà")
@@ -159,7 +126,7 @@ async def test_privacy_mode_shows_commands_replies_and_mentions_only(
     await sandbox.post(group, minh, "12", reply_to=prompt.message_id)
     await sandbox.post(group, minh, "hỏi @loa_bot nhé")
     await sandbox.post(group, minh, "/help")
-    seen = [u.message.text for u in await _updates(bot)]
+    seen = [u.message.text for u in await drain(bot)]
     assert seen == ["12", "hỏi @loa_bot nhé", "/help"]
 
     async with telegram.Bot(OTHER, base_url=f"{sandbox.base_url}/bot") as other:
@@ -173,7 +140,7 @@ async def test_private_chat_delivers_everything(
     lan = people["lan"]
     assert sandbox.private_chat(lan) == lan
     await sandbox.post(lan, lan, "xin chào")
-    (update,) = [u for u in await _updates(bot) if u.message]
+    (update,) = [u for u in await drain(bot) if u.message]
     assert update.message.chat.type == "private" and update.message.chat.id == lan
     assert update.message.chat.first_name == "Lan" and update.message.chat.last_name == "Nguyễn"
 
@@ -196,10 +163,10 @@ async def test_offset_confirms_earlier_updates(
 async def test_allowed_updates_filter_new_updates(
     sandbox: TelegramSandbox, bot: telegram.Bot, people: dict[str, int]
 ) -> None:
-    await _updates(bot, allowed_updates=["my_chat_member"])
+    await drain(bot, allowed_updates=["my_chat_member"])
     await sandbox.post(people["group"], people["lan"], "/start")
     sandbox.remove_bot(people["group"], TOKEN)
-    (update,) = await _updates(bot)
+    (update,) = await drain(bot)
     assert update.my_chat_member is not None
 
 
@@ -245,9 +212,9 @@ async def test_removed_bot_gets_403_and_a_my_chat_member_update(
     sandbox: TelegramSandbox, bot: telegram.Bot, people: dict[str, int]
 ) -> None:
     group = people["group"]
-    await _updates(bot)
+    await drain(bot)
     sandbox.remove_bot(group, TOKEN, by_user=people["lan"])
-    (update,) = await _updates(bot)
+    (update,) = await drain(bot)
     change = update.my_chat_member
     assert (change.old_chat_member.status, change.new_chat_member.status) == ("member", "kicked")
     assert isinstance(change.new_chat_member, telegram.ChatMemberBanned)
@@ -268,7 +235,7 @@ async def test_private_chat_errors_as_telegram_words_them(
     await sandbox.post(minh, minh, "/start")
     await bot.send_message(minh, "chào")
     sandbox.remove_bot(minh, TOKEN)  # the user blocks the bot
-    updates = await _updates(bot)
+    updates = await drain(bot)
     blocked = updates[-1].my_chat_member
     assert blocked.chat.type == "private" and blocked.new_chat_member.status == "kicked"
     with pytest.raises(Forbidden, match=r"(?i)bot was blocked by the user"):
@@ -448,9 +415,9 @@ async def test_vietnamese_entities_are_counted_in_utf16(
 ) -> None:
     group = people["group"]
     text = "Chào thầy 👋🏻 Hiệu trưởng, nhờ @loa_bot ghi nhận /baocao 😀"
-    await _updates(bot)
+    await drain(bot)
     await sandbox.post(group, people["lan"], text)
-    (update,) = await _updates(bot)
+    (update,) = await drain(bot)
     parsed = update.message.parse_entities()
     assert sorted(parsed.values()) == ["/baocao", "@loa_bot"]
     mention = next(e for e in parsed if e.type == "mention")
@@ -547,24 +514,15 @@ async def test_control_endpoints_drive_a_bot_over_http(sandbox: TelegramSandbox)
 
 
 def test_python_m_bot_sandbox_prints_its_url() -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.sandbox",
-            "--port",
-            "0",
-            "--no-limits",
-            "--bot",
-            f"{TOKEN}=loa_bot",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = process.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        assert httpx.get(f"{url}/bot{TOKEN}/getMe").json()["result"]["username"] == "loa_bot"
-    finally:
-        process.terminate()
-        assert process.wait(timeout=5) == 0
+    command = [sys.executable, "-m", "bot.sandbox", "--port", "0", "--no-limits"]
+    with subprocess.Popen(
+        [*command, "--bot", f"{TOKEN}=loa_bot"], stdout=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            url = process.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:")
+            answer = httpx.get(f"{url}/bot{TOKEN}/getMe").json()
+            assert answer["result"]["username"] == "loa_bot"
+        finally:
+            process.terminate()
+            assert process.wait(timeout=5) == 0

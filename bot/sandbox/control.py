@@ -1,0 +1,161 @@
+"""The JSON control endpoints under `/sandbox/`: the in-process helpers, for another process.
+
+`loa run`, the demo and the benchmarks drive the chats through these; each is a thin wrapper
+over a public `TelegramSandbox` method, so both ways of driving the sandbox behave alike.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.sandbox.wire import JSON, SandboxError, dumps
+
+if TYPE_CHECKING:
+    from bot.sandbox.telegram import TelegramSandbox
+
+
+def routes(sandbox: TelegramSandbox) -> list[web.RouteDef]:
+    """The control routes; the Bot API route is the sandbox's own."""
+    c = _Control(sandbox)
+    chat = "/sandbox/chats/{chat_id}"
+    return [
+        web.post("/sandbox/bots", _json(c.bots)),
+        web.post("/sandbox/users", _json(c.users)),
+        web.post("/sandbox/groups", _json(c.groups)),
+        web.post("/sandbox/private_chats", _json(c.private_chats)),
+        web.post(f"{chat}/messages", _json(c.messages)),
+        web.post(f"{chat}/members", _json(c.members)),
+        web.post(f"{chat}/add_bot", _json(c.add_bot)),
+        web.post(f"{chat}/remove_bot", _json(c.remove_bot)),
+        web.post(f"{chat}/migrate", _json(c.migrate)),
+        web.get("/sandbox/sent", _json(c.sent)),
+        web.get("/sandbox/faults", _json(c.faults)),
+        web.post("/sandbox/faults", _json(c.faults)),
+        web.get("/sandbox/stats", _json(c.stats)),
+        web.get("/sandbox/commands", _json(c.commands)),
+    ]
+
+
+class _Control:
+    def __init__(self, sandbox: TelegramSandbox) -> None:
+        self.sandbox = sandbox
+
+    async def bots(self, request: web.Request) -> JSON:
+        body = await _body(request)
+        bot_id = self.sandbox.add_bot(
+            body["token"],
+            body.get("username", "loa_bot"),
+            body.get("first_name", "Loa"),
+            bool(body.get("privacy", True)),
+        )
+        return {"id": bot_id}
+
+    async def users(self, request: web.Request) -> JSON:
+        body = await _body(request)
+        user_id = self.sandbox.add_user(
+            body["first_name"], body.get("username"), body.get("last_name")
+        )
+        return {"id": user_id}
+
+    async def groups(self, request: web.Request) -> JSON:
+        body = await _body(request)
+        chat_id = self.sandbox.create_group(
+            body["title"],
+            body.get("members", []),
+            body.get("bots", []),
+            body.get("admins", []),
+            creator=body.get("creator"),
+            username=body.get("username"),
+            supergroup=bool(body.get("supergroup", True)),
+        )
+        return {"id": chat_id}
+
+    async def private_chats(self, request: web.Request) -> JSON:
+        return {"id": self.sandbox.private_chat((await _body(request))["user_id"])}
+
+    async def messages(self, request: web.Request) -> JSON:
+        body = await _body(request)
+        return await self.sandbox.post(
+            _chat_id(request),
+            body["user_id"],
+            body["text"],
+            body.get("reply_to"),
+            anonymous=bool(body.get("anonymous", False)),
+        )
+
+    async def members(self, request: web.Request) -> JSON:
+        body = await _body(request)
+        self.sandbox.add_member(_chat_id(request), body["user_id"], bool(body.get("admin", False)))
+        return {"ok": True}
+
+    async def add_bot(self, request: web.Request) -> JSON:
+        body = await _body(request)
+        self.sandbox.add_bot_to_chat(_chat_id(request), body["token"], body.get("by_user"))
+        return {"ok": True}
+
+    async def remove_bot(self, request: web.Request) -> JSON:
+        body = await _body(request)
+        self.sandbox.remove_bot(_chat_id(request), body["token"], body.get("by_user"))
+        return {"ok": True}
+
+    async def migrate(self, request: web.Request) -> JSON:
+        body = await _body(request)
+        return {"id": self.sandbox.migrate(_chat_id(request), body.get("by_user"))}
+
+    async def sent(self, request: web.Request) -> list[JSON]:
+        chat_id = request.query.get("chat_id")
+        token = request.query.get("token") or None
+        messages = self.sandbox.sent(int(chat_id) if chat_id else None, token)
+        for message in messages:
+            content = message["sandbox"].pop("file_bytes", None)
+            if content is not None:
+                message["sandbox"]["file_base64"] = base64.b64encode(content).decode()
+        return messages
+
+    async def faults(self, request: web.Request) -> JSON:
+        if request.method == "POST":
+            body = await _body(request)
+            if "latency" in body:
+                self.sandbox.latency = float(body["latency"])
+            faults = body.get("fail_next", [])
+            for fault in [faults] if isinstance(faults, dict) else faults:
+                self.sandbox.fail_next(**fault)
+        return {"latency": self.sandbox.latency, "fail_next": self.sandbox.pending_faults()}
+
+    async def stats(self, request: web.Request) -> JSON:
+        return self.sandbox.stats.as_dict()
+
+    async def commands(self, request: web.Request) -> JSON:
+        return self.sandbox.commands(request.query["token"])
+
+
+def _json(
+    handler: Callable[[web.Request], Awaitable[Any]],
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """JSON out; a misuse answers 400 with {"error": ...} instead of a traceback."""
+
+    async def wrapped(request: web.Request) -> web.Response:
+        try:
+            result = await handler(request)
+        except KeyError as exc:
+            return web.json_response({"error": f"missing {exc}"}, status=400, dumps=dumps)
+        except (SandboxError, TypeError, ValueError) as exc:
+            return web.json_response({"error": str(exc)}, status=400, dumps=dumps)
+        return web.json_response(result, dumps=dumps)
+
+    return wrapped
+
+
+async def _body(request: web.Request) -> JSON:
+    body = await request.json() if request.can_read_body else {}
+    if not isinstance(body, dict):
+        raise SandboxError("the body must be a JSON object")
+    return body
+
+
+def _chat_id(request: web.Request) -> int:
+    return int(request.match_info["chat_id"])
