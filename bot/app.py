@@ -5,24 +5,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Mapping
+from collections import Counter
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
 
 from bot.campaign.model import Campaign
-from bot.channels.base import BotRemoved, Channel, Event, InboundMessage, RetryLater, SendError
+from bot.channels.base import (
+    BotAdded,
+    BotRemoved,
+    Channel,
+    ChatAddressChanged,
+    ChatMoved,
+    ChatType,
+    Event,
+    InboundMessage,
+    RetryLater,
+    SendError,
+    TemporaryFailure,
+)
 from bot.conversation import registration
-from bot.conversation.commands import command_menu, dispatch
+from bot.conversation.commands import dispatch
 from bot.delivery import outbox
 from bot.delivery.clock import Clock
 from bot.delivery.dispatcher import Dispatcher
-from bot.messages import render
+from bot.messages import command_menu, render
 from bot.store.db import Database
 from bot.store.models import Chat, Unit
 
 log = logging.getLogger(__name__)
 
 REPLY_TRIES = 3
+REPLY_BACKOFF = 0.5  # seconds, doubling: someone is waiting for the answer
 IDLE_CHECK = 60.0  # seconds: look at the outbox at least this often (another process may add)
+
+
+class KeyedLocks:
+    """A lock per key, forgotten when nobody holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[object, asyncio.Lock] = {}
+        self._holders: Counter[object] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: object) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._holders[key] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._holders[key] -= 1
+            if not self._holders[key]:
+                del self._locks[key], self._holders[key]
 
 
 class Loa:
@@ -41,28 +75,37 @@ class Loa:
         self.channels = dict(channels)
         self.coordinators = coordinators
         self.clock = clock or Clock()
-        self.dispatcher = Dispatcher(db, campaign, channels, self.chat_unreachable, self.clock)
+        self.dispatcher = Dispatcher(
+            db, campaign, channels, self.chat_unreachable, self.chat_moved, self.clock
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
+        self._sender: asyncio.Task[None] | None = None
+        self._chat_locks = KeyedLocks()
 
     async def start(self) -> None:
         """Plan the outbox for every registered chat, listen on every channel, start sending."""
         async with self.db.session() as session, session.begin():
+            released = await outbox.release_claims(session)
             added = await outbox.plan(session, self.campaign_key, self.campaign, self.clock.now())
-        log.info("outbox: %d new deliveries planned", added)
+        log.info("outbox: %d deliveries planned, %d unfinished ones released", added, released)
         everyone, coordinators = command_menu()
         for platform, channel in self.channels.items():
             await channel.start(self.handle)
             ids = [c.split(":", 1)[1] for c in self.coordinators if c.startswith(platform + ":")]
             await channel.set_commands(everyone, coordinators, ids)
-        self.spawn(self._deliver())
+        self._sender = asyncio.create_task(self._deliver())
 
     async def stop(self) -> None:
-        """Finish what is being sent, then disconnect."""
+        """Finish the batch being sent, drop background waits, then disconnect."""
         self._stopping = True
         self._wake.set()
-        await self.settle()
+        if self._sender is not None:
+            await self._sender
+        for task in self._tasks:
+            task.cancel()  # e.g. a broadcast report waiting for retries: the outbox keeps them
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for channel in self.channels.values():
             await channel.stop()
 
@@ -89,28 +132,49 @@ class Loa:
         return sender in self.coordinators
 
     async def handle(self, event: Event) -> None:
-        """Every event from every channel comes here."""
+        """Every event from every channel comes here: chats at once, each chat in order."""
+        chats = {event.chat_id} | ({event.new_chat_id} if isinstance(event, ChatMoved) else set())
+        async with contextlib.AsyncExitStack() as held:
+            for chat_id in sorted(chats):  # a move holds both ends, in one order: no deadlock
+                await held.enter_async_context(self._chat_locks.hold((event.platform, chat_id)))
+            await self._handle(event)
+
+    async def _handle(self, event: Event) -> None:
         if isinstance(event, BotRemoved):
             await registration.bot_removed(self, event)
+        elif isinstance(event, BotAdded):
+            await registration.bot_added(self, event)
+        elif isinstance(event, ChatMoved):
+            await registration.chat_moved(self, event)
         elif isinstance(event, InboundMessage):
             await dispatch(self, event)
 
     async def reply(self, message: InboundMessage, template: str, **context: Any) -> None:
-        await self.say(message.platform, message.chat_id, template, **context)
+        """Answer in the chat the message came from (`private` tells templates which kind)."""
+        private = message.chat_type is ChatType.PRIVATE
+        await self.say(message.platform, message.chat_id, template, private=private, **context)
 
     async def say(self, platform: str, chat_id: str, template: str, **context: Any) -> None:
-        """Send a rendered reply now, waiting out a 429; a failure is logged, never raised."""
+        """Send a rendered reply now, riding out a 429 or a 5xx; a failure is logged, never
+        raised (the person can ask again; scheduled messages go through the outbox)."""
         text = render(template, campaign=self.campaign, **context)
-        for _ in range(REPLY_TRIES):
+        for attempt in range(REPLY_TRIES):
             try:
                 await self.channels[platform].send(chat_id, text)
                 return
+            except ChatAddressChanged as exc:
+                await self.chat_moved(platform, chat_id, exc.new_chat_id)
+                chat_id, wait = exc.new_chat_id, 0
             except RetryLater as exc:
-                await asyncio.sleep(exc.retry_after)
+                wait = exc.retry_after
+            except TemporaryFailure:
+                wait = REPLY_BACKOFF * 2**attempt
             except SendError as exc:
                 log.warning("reply to %s:%s failed: %s", platform, chat_id, exc)
                 return
-        log.warning("reply to %s:%s dropped: still rate limited", platform, chat_id)
+            if attempt + 1 < REPLY_TRIES:
+                await asyncio.sleep(wait)
+        log.warning("reply to %s:%s dropped after %d tries", platform, chat_id, REPLY_TRIES)
 
     async def notify_coordinators(self, template: str, **context: Any) -> None:
         """Tell every coordinator in their private chat (chat id = user id on both platforms)."""
@@ -118,6 +182,10 @@ class Loa:
             platform, user_id = coordinator.split(":", 1)
             if platform in self.channels:
                 await self.say(platform, user_id, template, **context)
+
+    async def chat_moved(self, platform: str, old_id: str, new_id: str) -> None:
+        """A send learnt the chat's new address before its update did."""
+        await registration.chat_moved(self, ChatMoved(platform, old_id, new_id))
 
     async def chat_unreachable(self, chat: Chat, unit: Unit | None) -> None:
         """A send found the chat gone (403, not found): the same as the bot being removed."""
@@ -128,8 +196,3 @@ class Loa:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def settle(self) -> None:
-        """Wait for the background work started so far (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)

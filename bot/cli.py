@@ -156,12 +156,17 @@ def _serve(args: argparse.Namespace) -> int:
         loa = service.build(settings)
     except Invalid as exc:
         return _invalid(exc)
-    logs.setup(settings.secrets())
+    logs.setup(settings.secrets(), level=logging.getLevelName(settings.log_level))
     try:
         asyncio.run(service.serve(loa))
+    except Invalid as exc:  # e.g. a token Telegram rejects
+        return _invalid(exc)
     except (OperationalError, InterfaceError, CommandError) as exc:
         detail = {"url": display_url(loa.db.url), "detail": str(getattr(exc, "orig", None) or exc)}
         print(describe(Problem((), "database_error", detail)), file=sys.stderr)
+        return 1
+    except Exception:  # through the log handler, which masks the secrets a traceback may quote
+        logging.getLogger("loa").exception("loa run stopped on an unexpected error")
         return 1
     return 0
 

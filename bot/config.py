@@ -6,6 +6,8 @@ Secrets live here and nowhere else; `secrets()` lists them so logging can mask t
 from __future__ import annotations
 
 import os
+import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ class Settings:
     webhook_port: int | None = None  # where the webhook server listens, behind the public URL
     campaign: Path | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str = ".env") -> Settings:
@@ -51,10 +54,11 @@ class Settings:
             zalo_api_base_url=(get("ZALO_API_BASE_URL") or ZALO_API).rstrip("/"),
             admins=parse_admins(get("LOA_ADMINS") or ""),
             webhook_url=get("WEBHOOK_URL"),
-            webhook_secret=get("WEBHOOK_SECRET"),
+            webhook_secret=_webhook_secret(get("WEBHOOK_SECRET"), get("WEBHOOK_URL")),
             webhook_port=_port(get("WEBHOOK_PORT")),
             campaign=Path(campaign) if campaign else None,
             timezone=get("TZ") or "Asia/Ho_Chi_Minh",
+            log_level=_log_level(get("LOA_LOG_LEVEL")),
         )
 
     def secrets(self) -> list[str]:
@@ -82,3 +86,24 @@ def _port(text: str | None) -> int | None:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise Invalid([Problem(("WEBHOOK_PORT",), "port_invalid", {"value": text})])
     return int(text)
+
+
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as a webhook secret
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _webhook_secret(secret: str | None, url: str | None) -> str | None:
+    """The configured secret, checked; in webhook mode without one, a random one (Telegram
+    learns it from setWebhook, and it is known here so logging can mask it)."""
+    if secret is None:
+        return secrets.token_urlsafe(32) if url else None
+    if not _SECRET.match(secret):
+        raise Invalid([Problem(("WEBHOOK_SECRET",), "webhook_secret_format")])
+    return secret
+
+
+def _log_level(text: str | None) -> str:
+    level = (text or "INFO").upper()
+    if level not in _LEVELS:
+        raise Invalid([Problem(("LOA_LOG_LEVEL",), "log_level", {"value": text, "known": _LEVELS})])
+    return level

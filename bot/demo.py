@@ -1,19 +1,21 @@
-"""`loa demo`: the 2023 Lạc Thủy campaign, its twelve days in about a minute, on the sandbox.
+"""`loa demo`: the 2023 Lạc Thủy campaign, its two weeks in about a minute, on the sandbox.
 
 Six units register (one through its principal's private chat, one after a wrong code); Loa sends
 the ceremony notices, the week's messages, the report reminders and the data prompts; the
 coordinator broadcasts and checks progress; one school removes the bot. Then a transcript per
 chat. Everything runs for real: python-telegram-bot over HTTP to the sandbox Bot API, SQLite,
-the outbox. The exit status says whether every message arrived where it should.
+the outbox. The exit status says whether every message arrived where it should, once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import tempfile
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -34,16 +36,18 @@ ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = ROOT / "schedules" / "2023-lac-thuy.yaml"
 UNITS = ROOT / "schedules" / "units" / "lac-thuy.csv"
 TOKEN = "100200300:demo-token"
+COORDINATOR = "Cô Lan (Phòng GD&ĐT)"
+PRINCIPALS = ["Thầy Hùng", "Cô Thu", "Cô Mai", "Thầy Dũng", "Anh Tuấn", "Chị Lan Anh"]
 PRIVATE_UNIT = "mn-an-binh"  # served through its principal's private chat
 LEAVING_UNIT = "thcs-khoan-du"  # removes the bot from its group mid-week
-PRINCIPALS = ["Thầy Hùng", "Cô Thu", "Cô Mai", "Thầy Dũng", "Anh Tuấn", "Chị Lan Anh"]
+OBSERVE_EVERY = 0.01  # seconds: how often the demo looks for new bot messages
+QUIET = 1.5  # seconds without a new bot message that end a scene (replies are paced 1/s)
 
 
 @dataclass
 class Line:
     """One message of a transcript: who said it, when on the campaign's clock."""
 
-    chat: int
     message_id: int
     at: dt.datetime
     who: str
@@ -55,12 +59,14 @@ class Demo:
         self.sandbox, self.db = sandbox, db
         self.campaign = load_campaign(CAMPAIGN)
         moments = [d.at for d in timeline(self.campaign)]
-        start = min(moments) - dt.timedelta(hours=19)  # the afternoon before the first notice
+        start = min(moments).replace(hour=12) - dt.timedelta(days=1)  # the day before: set-up
         self.end = max(moments)
         self.clock = CompressedClock(start, (self.end - start).total_seconds() / seconds)
-        self.said: list[Line] = []
         self.names: dict[int, str] = {}
-        self.chats: dict[str, int] = {}  # unit code -> chat id
+        self.chats: dict[int, list[Line]] = {}  # in the order they appear
+        self.unit_chats: dict[str, int] = {}
+        self.coordinator = self.person(COORDINATOR)
+        self.last_message = time.monotonic()
 
     def person(self, name: str) -> int:
         user = self.sandbox.add_user(name)
@@ -68,50 +74,69 @@ class Demo:
         return user
 
     async def say(self, chat: int, user: int, text: str) -> None:
+        """Someone writes; wait for Loa's answer."""
+        expected = len(self.sandbox.sent(chat)) + 1
         message = await self.sandbox.post(chat, user, text)
-        self.said.append(
-            Line(chat, message["message_id"], self.clock.now(), self.names[user], text)
-        )
-        await self.sandbox.wait_sent(chat, len(self.sandbox.sent(chat)) + 1)
+        line = Line(message["message_id"], self.clock.now(), self.names[user], text)
+        self.chats.setdefault(chat, []).append(line)
+        await self.sandbox.wait_sent(chat, expected)
+        self.last_message = time.monotonic()  # the observer may not have stamped it yet
 
-    async def at(self, day: int, month: int, hour: int) -> None:
-        """Wait until the campaign clock reads this local moment (2023)."""
+    @contextlib.asynccontextmanager
+    async def scene(self, day: int, month: int, hour: int) -> AsyncIterator[None]:
+        """Wait until the campaign clock reads this moment of 2023, and hold it there."""
         moment = dt.datetime(2023, month, day, hour, tzinfo=self.campaign.tz)
         await asyncio.sleep(self.clock.seconds_until(moment))
+        self.clock.pause()
+        try:
+            yield
+            while time.monotonic() - self.last_message < QUIET:  # notices follow the replies
+                await asyncio.sleep(OBSERVE_EVERY)
+        finally:
+            self.clock.resume()
 
-    async def play(self, loa: Loa) -> None:
-        coordinator = next(int(c.split(":")[1]) for c in loa.coordinators)
-        await self.say(coordinator, coordinator, "/start")
+    async def observe(self) -> None:
+        """Date each message Loa sends by the campaign clock when it arrives."""
+        seen: dict[int, int] = {}
+        while True:
+            for message in self.sandbox.sent():
+                chat = message["chat"]["id"]
+                if message["message_id"] > seen.get(chat, 0):
+                    seen[chat] = message["message_id"]
+                    line = Line(message["message_id"], self.clock.now(), "Loa", message["text"])
+                    self.chats.setdefault(chat, []).append(line)
+                    self.last_message = time.monotonic()
+            await asyncio.sleep(OBSERVE_EVERY)
+
+    async def play(self) -> None:
         async with self.db.session() as session:
             units = list(await session.scalars(select(Unit).order_by(Unit.id)))
-        for number, (unit, name) in enumerate(zip(units, PRINCIPALS, strict=True)):
-            principal = self.person(name)
-            if unit.code == PRIVATE_UNIT:
+        async with self.scene(28, 9, 14):
+            await self.say(self.coordinator, self.coordinator, "/start")
+            for number, (unit, name) in enumerate(zip(units, PRINCIPALS, strict=True)):
+                principal = self.person(name)
                 chat = principal
-            else:
-                chat = self.sandbox.create_group(
-                    f"{unit.name} - Tuần lễ HTSĐ 2023", bots=[TOKEN], admins=[principal]
-                )
-            self.chats[unit.code] = chat
-            if number == 1:
-                await self.say(chat, principal, "/dangky ABC123")  # a typo first
-            await self.say(chat, principal, f"/dangky {unit.registration_code}")
-        first_group = self.chats[units[0].code]
-        await self.at(2, 10, 10)
-        teacher = self.person("Cô Hoa (giáo viên)")
-        self.sandbox.add_member(first_group, teacher)
-        await self.say(first_group, teacher, "/lich")
-        await self.say(first_group, teacher, "/khaimac")
-        await self.at(4, 10, 8)
-        await self.say(
-            coordinator,
-            coordinator,
-            "/thongbao Đề nghị các đơn vị gửi ảnh hoạt động Tuần lễ về Phòng trước 16h ngày 06/10.",
-        )
-        await self.at(6, 10, 9)
-        self.sandbox.remove_bot(self.chats[LEAVING_UNIT], TOKEN)
-        await self.at(7, 10, 9)
-        await self.say(coordinator, coordinator, "/tiendo")
+                if unit.code != PRIVATE_UNIT:
+                    title = f"{unit.name} - Tuần lễ HTSĐ 2023"
+                    chat = self.sandbox.create_group(title, bots=[TOKEN], admins=[principal])
+                    await self.sandbox.wait_sent(chat, 1)  # Loa greets the group
+                self.unit_chats[unit.code] = chat
+                if number == 1:
+                    await self.say(chat, principal, "/dangky ABC123")  # a typo first
+                await self.say(chat, principal, f"/dangky {unit.registration_code}")
+        async with self.scene(2, 10, 10):
+            first = self.unit_chats[units[0].code]
+            teacher = self.person("Cô Hoa (giáo viên)")
+            self.sandbox.add_member(first, teacher)
+            await self.say(first, teacher, "/lich")
+            await self.say(first, teacher, "/khaimac")
+        async with self.scene(4, 10, 8):
+            text = "Đề nghị các đơn vị gửi ảnh hoạt động Tuần lễ về Phòng trước 16h ngày 06/10."
+            await self.say(self.coordinator, self.coordinator, f"/thongbao {text}")
+        async with self.scene(6, 10, 9):
+            self.sandbox.remove_bot(self.unit_chats[LEAVING_UNIT], TOKEN)
+        async with self.scene(7, 10, 9):
+            await self.say(self.coordinator, self.coordinator, "/tiendo")
 
     async def settled(self) -> None:
         """Wait until nothing is waiting in the outbox."""
@@ -127,54 +152,53 @@ class Demo:
             await asyncio.sleep(0.2)
 
     async def transcript(self) -> list[tuple[str, list[Line]]]:
-        """Every chat's messages in order; Loa's dated by when they were due, replies by what
-        they answer."""
+        """Every chat's messages in order; those of the timeline dated by when they were due
+        (a compressed minute stretches the sending time of a message into hours)."""
         async with self.db.session() as session:
-            chat_ids = {c.external_id: c.id for c in await session.scalars(select(Chat))}
-            sent = {
-                (row.chat_id, row.message_id): row.due_at
+            ids = {c.id: c.external_id for c in await session.scalars(select(Chat))}
+            planned = {
+                (ids[row.chat_id], row.message_id): row.due_at
                 for row in await session.scalars(
                     select(Delivery).where(Delivery.status == DeliveryStatus.SENT)
                 )
             }
-        chats = []
-        for chat in sorted({line.chat for line in self.said} | set(self.chats.values())):
-            lines = [line for line in self.said if line.chat == chat]
-            for message in self.sandbox.sent(chat):
-                at = sent.get((chat_ids.get(str(chat)), str(message["message_id"])))
-                lines.append(Line(chat, message["message_id"], at, "Loa", message["text"]))
-            lines.sort(key=lambda line: line.message_id)
-            for before, line in pairwise(lines):
-                line.at = line.at or before.at
+        for chat, lines in self.chats.items():
             for line in lines:
-                line.at = line.at.astimezone(self.campaign.tz)
-            chats.append((self.sandbox.chat_title(chat), lines))
-        return chats
+                line.at = planned.get((str(chat), str(line.message_id)), line.at)
+        return [
+            (self.sandbox.chat_title(chat), sorted(lines, key=lambda line: line.message_id))
+            for chat, lines in self.chats.items()
+        ]
 
     async def report(self) -> dict[str, Any]:
         """What went out, and anything that should not have happened."""
         async with self.db.session() as session:
             rows = list(await session.scalars(select(Delivery)))
-            chat_ids = {c.external_id: c.id for c in await session.scalars(select(Chat))}
-        leaving = chat_ids[str(self.chats[LEAVING_UNIT])]
+            ids = {c.external_id: c.id for c in await session.scalars(select(Chat))}
+        chats = {code: ids[str(chat)] for code, chat in self.unit_chats.items()}
         problems = [
-            f"delivery {row.key}: {row.status} ({row.last_error})"
+            f"{row.key}: {row.status} ({row.last_error})"
             for row in rows
             if row.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
-            or (row.status == DeliveryStatus.FAILED and row.chat_id != leaving)
+            or (row.status == DeliveryStatus.FAILED and row.chat_id != chats[LEAVING_UNIT])
         ]
-        keys = [row.key for row in rows if row.status == DeliveryStatus.SENT]
-        problems += [f"sent twice: {key}" for key in {k for k in keys if keys.count(k) > 1}]
-        received = {row.chat_id for row in rows if row.status == DeliveryStatus.SENT}
-        problems += [
-            f"nothing reached {code}"
-            for code, chat in self.chats.items()
-            if chat_ids[str(chat)] not in received
-        ]
+        reached = {row.chat_id for row in rows if row.status == DeliveryStatus.SENT}
+        problems += [f"nothing reached {code}" for code, c in chats.items() if c not in reached]
+        for code, chat in self.unit_chats.items():  # what arrived == what the outbox sent, once
+            arrived = sorted(
+                line.text for line in self.chats.get(chat, []) if line.text.startswith("Kính gửi")
+            )
+            planned = sorted(
+                row.text or ""
+                for row in rows
+                if row.chat_id == chats[code] and row.status == DeliveryStatus.SENT
+            )
+            if arrived != planned:
+                problems.append(f"{code}: {len(arrived)} messages arrived, {len(planned)} sent")
         return {
-            "sent": len(keys),
+            "sent": sum(row.status == DeliveryStatus.SENT for row in rows),
             "failed": sum(row.status == DeliveryStatus.FAILED for row in rows),
-            "chats": len(received),
+            "chats": len(reached),
             "problems": problems,
         }
 
@@ -192,31 +216,34 @@ async def run(out: TextIO, seconds: float = 60) -> int:
             async with db.session() as session, session.begin():
                 await import_units(session, load_units(UNITS, campaign))
             demo = Demo(sandbox, db, seconds)
-            coordinator = demo.person("Cô Lan (Phòng GD&ĐT)")
-            channel = TelegramChannel(TOKEN, api_base_url=sandbox.base_url, poll_timeout=1)
             loa = Loa(
                 campaign,
                 "lac-thuy-2023",
                 db,
-                {"telegram": channel},
-                coordinators=frozenset({f"telegram:{coordinator}"}),
+                {"telegram": TelegramChannel(TOKEN, api_base_url=sandbox.base_url)},
+                coordinators=frozenset({f"telegram:{demo.coordinator}"}),
                 clock=demo.clock,
             )
+            observer = asyncio.create_task(demo.observe())
             await loa.start()
             try:
-                await demo.play(loa)
+                await demo.play()
                 await demo.settled()
             finally:
                 await loa.stop()
+                observer.cancel()
             report = await demo.report()
-            text = render(
-                "demo",
-                campaign=campaign,
-                chats=await demo.transcript(),
-                report=report,
-                start=demo.clock.start,
-                end=demo.end,
-                seconds=seconds,
+            print(
+                render(
+                    "demo",
+                    campaign=campaign,
+                    chats=await demo.transcript(),
+                    report=report,
+                    start=demo.clock.start,
+                    end=demo.end,
+                    seconds=seconds,
+                    tz=campaign.tz,
+                ),
+                file=out,
             )
-            print(text, file=out)
             return 1 if report["problems"] else 0

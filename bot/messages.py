@@ -61,6 +61,12 @@ def catalogue(name: str) -> dict[str, str]:
     return yaml.safe_load((MESSAGES_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
 
 
+def command_menu() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(name, description) of the commands for everyone, and of the coordinators' extra ones."""
+    menu = catalogue("commands")
+    return list(menu["everyone"].items()), list(menu["coordinators"].items())
+
+
 def describe(problem: Problem) -> str:
     """`FILE:LINE: field: message`, the message in Vietnamese."""
     errors = catalogue("errors")

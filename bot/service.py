@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import signal
 from pathlib import Path
 
@@ -31,10 +30,10 @@ def channels_for(settings: Settings) -> dict[str, Channel]:
     if settings.telegram_token:
         webhook = None
         if settings.webhook_url:
+            assert settings.webhook_secret  # made up by Settings when not configured
             webhook = Webhook(
                 url=settings.webhook_url,
-                # Without a configured secret, a random one: Telegram learns it from setWebhook.
-                secret=settings.webhook_secret or secrets.token_urlsafe(32),
+                secret=settings.webhook_secret,
                 port=settings.webhook_port or 8080,
             )
         channels["telegram"] = TelegramChannel(

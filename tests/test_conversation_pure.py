@@ -43,6 +43,7 @@ def test_commands_are_parsed_the_way_people_type_them(text, parsed):
     [
         ("Họp gấp lúc 14h", [], "Họp gấp lúc 14h"),
         ("tthtcd Họp gấp", ["tthtcd"], "Họp gấp"),
+        ("tthtcd\nHọp gấp\nlúc 14h", ["tthtcd"], "Họp gấp\nlúc 14h"),  # typed on a phone
         ("TTHTCD Họp gấp", ["tthtcd"], "Họp gấp"),
         ("tthtcd", [], "tthtcd"),  # a code alone is the text, not an empty broadcast
         ("truong-hoc-x Họp", [], "truong-hoc-x Họp"),

@@ -48,7 +48,27 @@ class BotRemoved:
     by_user: str | None = None
 
 
-Event = InboundMessage | BotRemoved
+@dataclass(frozen=True)
+class BotAdded:
+    """The bot was added to a group (again): it can write there."""
+
+    platform: str
+    chat_id: str
+    chat_type: ChatType
+    chat_title: str | None
+    by_user: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatMoved:
+    """The chat got a new id (Telegram upgrades a group to a supergroup); same people, same unit."""
+
+    platform: str
+    chat_id: str  # the old id
+    new_chat_id: str
+
+
+Event = InboundMessage | BotRemoved | BotAdded | ChatMoved
 EventHandler = Callable[[Event], Awaitable[None]]
 
 
@@ -58,6 +78,14 @@ class SendError(Exception):
 
 class ChatUnreachable(SendError):
     """The chat is gone for the bot: kicked, blocked, deleted, never started (403, not found)."""
+
+
+class ChatAddressChanged(SendError):
+    """The chat now lives at `new_chat_id`: send there (and remember it)."""
+
+    def __init__(self, new_chat_id: str) -> None:
+        super().__init__(f"chat moved to {new_chat_id}")
+        self.new_chat_id = new_chat_id
 
 
 class RetryLater(SendError):

@@ -7,11 +7,12 @@ channel's `SendError`s. Sending goes through PTB's `AIORateLimiter` (30/s overal
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,15 @@ from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Up
 from telegram._utils.types import JSONDict
 from telegram.constants import ChatMemberStatus, MessageLimit
 from telegram.constants import ChatType as TgChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -31,10 +40,15 @@ from telegram.ext import (
     filters,
 )
 
+from bot.campaign.checks import Invalid, Problem
 from bot.channels.base import (
+    BotAdded,
     BotRemoved,
+    ChatAddressChanged,
+    ChatMoved,
     ChatType,
     ChatUnreachable,
+    Event,
     EventHandler,
     InboundMessage,
     RetryLater,
@@ -50,6 +64,8 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
+CONCURRENT_UPDATES = 64
+PART_TRIES = 3
 _GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
@@ -89,7 +105,7 @@ class Webhook:
     """Serve updates on `listen:port` at the path of `url`; Telegram must send `secret`."""
 
     url: str
-    secret: str
+    secret: str = field(repr=False)
     listen: str = "0.0.0.0"
     port: int = 8080
 
@@ -115,10 +131,12 @@ class TelegramChannel:
             .base_url(f"{api_base_url}/bot")
             .base_file_url(f"{api_base_url}/file/bot")
             .rate_limiter(rate_limiter or ChatRateLimiter())
+            .concurrent_updates(CONCURRENT_UPDATES)  # the core keeps each chat in order
             .job_queue(None)
             .build()
         )
         self.app.add_handler(MessageHandler(filters.TEXT, self._on_message))
+        self.app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         self.app.add_handler(ChatMemberHandler(self._on_member, ChatMemberHandler.MY_CHAT_MEMBER))
         self.app.add_error_handler(self._on_error)
 
@@ -129,7 +147,10 @@ class TelegramChannel:
     async def start(self, handle: EventHandler) -> None:
         """Connect (getMe), then receive updates by long polling or on the webhook."""
         self._handle = handle
-        await self.app.initialize()
+        try:
+            await self.app.initialize()
+        except InvalidToken:  # its message quotes the token: never let it travel
+            raise Invalid([Problem(("TELEGRAM_BOT_TOKEN",), "token_rejected")]) from None
         updates = ["message", "my_chat_member"]
         if self.webhook:
             await self.app.updater.start_webhook(
@@ -159,10 +180,22 @@ class TelegramChannel:
         await self.app.shutdown()
 
     async def send(self, chat_id: str, text: str) -> str:
-        """Send `text` (split on lines when over Telegram's limit); the last message's id."""
-        message_id = ""
-        for part in split_text(text, MessageLimit.MAX_TEXT_LENGTH):
-            message_id = await self._send_one(chat_id, part)
+        """Send `text` (split on lines when over Telegram's limit); the last message's id.
+
+        Once a first part is out, a 429 on a later one is waited out here: retrying the whole
+        text would send the first part twice.
+        """
+        parts = split_text(text, MessageLimit.MAX_TEXT_LENGTH)
+        message_id = await self._send_one(chat_id, parts[0])
+        for part in parts[1:]:
+            for _ in range(PART_TRIES - 1):
+                try:
+                    message_id = await self._send_one(chat_id, part)
+                    break
+                except RetryLater as exc:
+                    await asyncio.sleep(exc.retry_after)
+            else:
+                message_id = await self._send_one(chat_id, part)
         return message_id
 
     async def _send_one(self, chat_id: str, text: str) -> str:
@@ -170,6 +203,8 @@ class TelegramChannel:
             message = await self.app.bot.send_message(chat_id=int(chat_id), text=text)
         except RetryAfter as exc:
             raise RetryLater(_seconds(exc.retry_after)) from exc
+        except ChatMigrated as exc:
+            raise ChatAddressChanged(str(exc.new_chat_id)) from exc
         except Forbidden as exc:
             raise ChatUnreachable(exc.message) from exc
         except BadRequest as exc:
@@ -183,7 +218,7 @@ class TelegramChannel:
         return str(message.message_id)
 
     async def is_admin(self, chat_id: str, user_id: str) -> bool:
-        if int(chat_id) > 0:  # a private chat: its only user owns it
+        if int(chat_id) > 0 or chat_id == user_id:  # a private chat, or an anonymous admin
             return chat_id == user_id
         try:
             member = await self.app.bot.get_chat_member(int(chat_id), int(user_id))
@@ -216,7 +251,10 @@ class TelegramChannel:
         chat, user = update.effective_chat, update.effective_user
         if message is None or chat is None or user is None or message.text is None:
             return
-        if chat.type == TgChatType.CHANNEL or user.is_bot:
+        if chat.type == TgChatType.CHANNEL:
+            return
+        as_group = message.sender_chat is not None and message.sender_chat.id == chat.id
+        if user.is_bot and not as_group:
             return
         text = self._own_command(message.text)
         if text is None:  # a command for another bot in the group
@@ -229,8 +267,9 @@ class TelegramChannel:
                 chat_id=str(chat.id),
                 chat_type=ChatType.PRIVATE if chat.type == TgChatType.PRIVATE else ChatType.GROUP,
                 chat_title=chat.title or chat.full_name,
-                user_id=str(user.id),
-                user_name=user.full_name,
+                # an anonymous admin writes as the group itself: its id stands for them
+                user_id=str(chat.id) if as_group else str(user.id),
+                user_name=(chat.title or "") if as_group else user.full_name,
                 text=text,
                 message_id=str(message.message_id),
                 at=message.date,
@@ -242,25 +281,39 @@ class TelegramChannel:
         """`/lich@loa_bot x` -> `/lich x`; None for `/lich@other_bot`."""
         if not text.startswith("/"):
             return text
-        head, sep, rest = text.partition(" ")
+        head = text.split(maxsplit=1)[0]
         name, at, target = head.partition("@")
         if at and target.lower() != self.username.lower():
             return None
-        return name + sep + rest
+        return name + text[len(head) :]
+
+    async def _on_migrate(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """Telegram says it twice: `migrate_to` in the old group, `migrate_from` in the new."""
+        message = update.effective_message
+        if message is None:
+            return
+        if message.migrate_to_chat_id:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        else:
+            return
+        await self._emit(ChatMoved(PLATFORM, str(old), str(new)))
 
     async def _on_member(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         change = update.my_chat_member
-        if change is None or change.new_chat_member.status not in _GONE:
+        if change is None or change.chat.type == TgChatType.CHANNEL:
             return
-        await self._emit(
-            BotRemoved(
-                platform=PLATFORM,
-                chat_id=str(change.chat.id),
-                by_user=str(change.from_user.id) if change.from_user else None,
+        chat_id, by_user = str(change.chat.id), str(change.from_user.id)
+        was, now = change.old_chat_member.status, change.new_chat_member.status
+        if now in _GONE:
+            await self._emit(BotRemoved(PLATFORM, chat_id, by_user))
+        elif was in _GONE and change.chat.type != TgChatType.PRIVATE:
+            await self._emit(
+                BotAdded(PLATFORM, chat_id, ChatType.GROUP, change.chat.title, by_user)
             )
-        )
 
-    async def _emit(self, event: InboundMessage | BotRemoved) -> None:
+    async def _emit(self, event: Event) -> None:
         if self._handle is not None:
             await self._handle(event)
 

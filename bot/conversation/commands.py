@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from bot.channels.base import ChatType, InboundMessage
 from bot.conversation import coordinator, info, registration
-from bot.messages import catalogue
 from bot.store import audit, chats
 from bot.store.models import Role
 
@@ -53,12 +52,6 @@ def parse(text: str) -> tuple[str, str] | None:
     return head.lower(), (rest[0].strip() if rest else "")
 
 
-def command_menu() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(name, description) for everyone, and the extra ones for coordinators."""
-    menu = catalogue("commands")
-    return list(menu["everyone"].items()), list(menu["coordinators"].items())
-
-
 async def dispatch(loa: Loa, message: InboundMessage) -> None:
     """Remember the chat and the sender, then run the command (or say how to use Loa)."""
     role = Role.COORDINATOR if loa.is_coordinator(message.sender) else Role.STAFF
@@ -75,7 +68,8 @@ async def dispatch(loa: Loa, message: InboundMessage) -> None:
     name, args = parsed
     command = COMMANDS.get(name)
     if command is None:
-        await loa.reply(message, "replies/unknown_command", name=name)
+        if message.chat_type is ChatType.PRIVATE:  # in a group it may be another bot's command
+            await loa.reply(message, "replies/unknown_command", name=name)
     elif command.coordinators_only and role is not Role.COORDINATOR:
         async with loa.db.session() as session, session.begin():
             audit.record(session, message.sender, "refused", chat, command=name)

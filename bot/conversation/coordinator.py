@@ -21,10 +21,9 @@ if TYPE_CHECKING:
 def parse_broadcast(args: str, audiences: Collection[str]) -> tuple[list[str], str]:
     """`truong-hoc Họp lúc 14h` -> (["truong-hoc"], "Họp lúc 14h"): a leading audience code
     narrows the broadcast to that unit type; the rest, line breaks kept, is the text."""
-    first, _, rest = args.partition(" ")
-    code = first.strip().lower()
-    if code in audiences and rest.strip():
-        return [code], rest.strip()
+    words = args.split(maxsplit=1)
+    if len(words) == 2 and words[0].lower() in audiences:
+        return [words[0].lower()], words[1].strip()
     return [], args.strip()
 
 
@@ -60,4 +59,5 @@ async def progress(loa: Loa, message: InboundMessage, args: str) -> None:
     by_unit: dict[int | None, list[Chat]] = defaultdict(list)
     for chat in bound:
         by_unit[chat.unit_id].append(chat)
-    await loa.reply(message, "replies/progress", units=units, chats=by_unit)
+    active = {chat.unit_id for chat in bound if chat.active}
+    await loa.reply(message, "replies/progress", units=units, chats=by_unit, active=active)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.campaign.calendar import slogan_of, upcoming
 from bot.channels.base import ChatType, InboundMessage
-from bot.messages import catalogue
+from bot.messages import catalogue, command_menu
 from bot.store import chats
 from bot.store.models import Unit
 
@@ -15,12 +15,15 @@ if TYPE_CHECKING:
 
 
 async def start(loa: Loa, message: InboundMessage, args: str) -> None:
+    coordinator = loa.is_coordinator(message.sender)
+    if coordinator and message.chat_type is ChatType.PRIVATE:  # now the bot may write to them
+        everyone, extra = command_menu()
+        await loa.channels[message.platform].set_commands(everyone, extra, [message.user_id])
     await loa.reply(
         message,
         "replies/start",
         unit=await unit_of_chat(loa, message),
-        coordinator=loa.is_coordinator(message.sender),
-        private=message.chat_type is ChatType.PRIVATE,
+        coordinator=coordinator,
     )
 
 

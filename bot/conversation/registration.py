@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import BotRemoved, InboundMessage
+from bot.channels.base import BotAdded, BotRemoved, ChatMoved, InboundMessage
 from bot.delivery import outbox
 from bot.store import audit, chats
 from bot.store.chats import UnitChat
 from bot.store.models import utcnow
-from bot.store.units import unit_by_registration_code
+from bot.store.units import unit_by_code, unit_by_registration_code
 
 if TYPE_CHECKING:
     from bot.app import Loa
@@ -73,12 +73,17 @@ async def _register(loa: Loa, session: AsyncSession, message: InboundMessage, co
     audit.record(session, message.sender, "registered", chat, unit)
     target = UnitChat(chat, unit)
     await outbox.plan_chat(session, loa.campaign_key, loa.campaign, target, loa.clock.now())
-    registered = {c.unit_id for c in await chats.registered_chats(session)}
+    registered = {c.unit_id for c in await chats.registered_chats(session) if c.active}
     total = len(await chats.all_units(session))
     return Reply(REGISTERED, {"unit": unit, "registered": len(registered), "total": total})
 
 
 async def unregister(loa: Loa, message: InboundMessage, args: str) -> None:
+    """`/huydangky` unbinds this chat; a coordinator's `/huydangky MÃ-ĐƠN-VỊ` unbinds every chat
+    of that unit, wherever it is typed (a code leaked to a stranger is revoked this way)."""
+    if args and loa.is_coordinator(message.sender):
+        await _unregister_unit(loa, message, args.split()[0])
+        return
     allowed = loa.is_coordinator(message.sender) or await loa.channels[message.platform].is_admin(
         message.chat_id, message.user_id
     )
@@ -98,6 +103,50 @@ async def unregister(loa: Loa, message: InboundMessage, args: str) -> None:
     await loa.reply(message, template, unit=unit)
     if template == "replies/unregistered":
         await loa.notify_coordinators("replies/unregistered_notice", message=message, unit=unit)
+
+
+async def _unregister_unit(loa: Loa, message: InboundMessage, code: str) -> None:
+    async with loa.db.session() as session, session.begin():
+        unit = await unit_by_code(session, code)
+        bound = await chats.chats_of(session, unit) if unit else []
+        for chat in bound:
+            chats.unbind(chat)
+            await outbox.cancel_chat(session, chat)
+            audit.record(session, message.sender, "unregistered", chat, unit)
+    await loa.reply(message, "replies/unit_unregistered", code=code, unit=unit, chats=bound)
+    for chat in bound:
+        if chat.active:
+            await loa.say(
+                chat.platform, chat.external_id, "replies/unregistered_by_office", unit=unit
+            )
+
+
+async def bot_added(loa: Loa, event: BotAdded) -> None:
+    """Greet a group that added the bot; a registered one that had removed it is back."""
+    async with loa.db.session() as session, session.begin():
+        chat = await chats.meet(
+            session, event.platform, event.chat_id, event.chat_type, event.chat_title
+        )
+        unit = await chats.unit_of(session, chat)
+        actor = f"{event.platform}:{event.by_user}" if event.by_user else "loa"
+        audit.record(session, actor, "bot_added", chat, unit)
+        if unit is not None:
+            target = UnitChat(chat, unit)
+            await outbox.plan_chat(session, loa.campaign_key, loa.campaign, target, loa.clock.now())
+    await loa.say(event.platform, event.chat_id, "replies/added", unit=unit)
+    if unit is not None:
+        loa.wake()
+        await loa.notify_coordinators("replies/chat_back_notice", chat=chat, unit=unit)
+
+
+async def chat_moved(loa: Loa, event: ChatMoved) -> None:
+    """A group became a supergroup: same unit, new address."""
+    async with loa.db.session() as session, session.begin():
+        chat = await chats.move(session, event.platform, event.chat_id, event.new_chat_id)
+        if chat is not None:
+            unit = await chats.unit_of(session, chat)
+            detail = {"old": event.chat_id, "new": event.new_chat_id}
+            audit.record(session, "loa", "chat_moved", chat, unit, **detail)
 
 
 async def bot_removed(loa: Loa, event: BotRemoved) -> None:

@@ -22,15 +22,29 @@ class Clock:
 
 
 class CompressedClock(Clock):
-    """Starts at `start` and runs `factor` times faster than real time (for the demo)."""
+    """Starts at `start` and runs `factor` times faster than real time (for the demo).
+
+    It can be paused, so that a scene (people registering, asking) happens at one moment.
+    """
 
     def __init__(self, start: dt.datetime, factor: float) -> None:
         self.start, self.factor = start, factor
         self._origin = time.monotonic()
+        self._paused_at: float | None = None
 
     def now(self) -> dt.datetime:
-        elapsed = (time.monotonic() - self._origin) * self.factor
+        reading = self._paused_at if self._paused_at is not None else time.monotonic()
+        elapsed = (reading - self._origin) * self.factor
         return self.start + dt.timedelta(seconds=elapsed)
+
+    def pause(self) -> None:
+        if self._paused_at is None:
+            self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._origin += time.monotonic() - self._paused_at
+            self._paused_at = None
 
     def later(self, seconds: float) -> dt.datetime:
         return self.now() + dt.timedelta(seconds=seconds * self.factor)

@@ -19,7 +19,14 @@ from sqlalchemy import update
 
 from bot.campaign.model import Campaign
 from bot.campaign.timeline import Kind, timeline
-from bot.channels.base import Channel, ChatUnreachable, RetryLater, SendError, TemporaryFailure
+from bot.channels.base import (
+    Channel,
+    ChatAddressChanged,
+    ChatUnreachable,
+    RetryLater,
+    SendError,
+    TemporaryFailure,
+)
 from bot.delivery.clock import Clock
 from bot.delivery.outbox import as_core, claim_due
 from bot.messages import render, render_delivery
@@ -30,8 +37,10 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # network errors and 5xx; a 429 never gives a row up
 BACKOFF_CAP = 300.0  # seconds
+ERROR_PAUSE = 30.0  # seconds before a chat whose batch hit an unexpected error is tried again
 
 Unreachable = Callable[[Chat, Unit | None], Awaitable[None]]
+Moved = Callable[[str, str, str], Awaitable[None]]  # platform, old chat id, new chat id
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class Dispatcher:
         campaign: Campaign,
         channels: Mapping[str, Channel],
         on_unreachable: Unreachable,
+        on_moved: Moved,
         clock: Clock | None = None,
         concurrency: int = 32,
     ) -> None:
@@ -57,6 +67,7 @@ class Dispatcher:
         self.campaign = campaign
         self.channels = channels
         self.on_unreachable = on_unreachable
+        self.on_moved = on_moved
         self.clock = clock or Clock()
         self._slots = asyncio.Semaphore(concurrency)  # chats served at once
 
@@ -74,28 +85,43 @@ class Dispatcher:
 
     async def _send_chat(self, rows: list[Delivery]) -> Counter[str]:
         async with self._slots:
-            async with self.db.session() as session:
-                chat = await session.get(Chat, rows[0].chat_id)
-                units = {row.unit_id: await session.get(Unit, row.unit_id) for row in rows}
-            assert chat is not None  # rows are deleted with their chat
-            counts: Counter[str] = Counter()
-            for index, row in enumerate(rows):
-                unit = units[row.unit_id]
-                text = self.text(row, unit)
-                result = await self._attempt(row, chat, text)
-                await self._record(row, result, text)
-                counts[result.status] += 1
-                if result.unreachable:
-                    chat.active = False  # the rest of the batch fails without trying
-                    await self.on_unreachable(chat, unit)
-                if result.retry_in is not None:
-                    rest = rows[index + 1 :]
-                    await self._postpone(rest, self.clock.later(result.retry_in))
-                    counts[DeliveryStatus.PENDING] += len(rest)
-                    break
-            return counts
+            try:
+                return await self._send_in_order(rows)
+            except Exception:  # a bug or the database: give the rows back rather than lose them
+                log.exception("delivery: chat %s failed; its rows go back", rows[0].chat_id)
+                await self._postpone(rows, self.clock.later(ERROR_PAUSE), only_claimed=True)
+                return Counter({DeliveryStatus.PENDING: len(rows)})
 
-    async def _attempt(self, row: Delivery, chat: Chat, text: str | None) -> Result:
+    async def _send_in_order(self, rows: list[Delivery]) -> Counter[str]:
+        async with self.db.session() as session:
+            chat = await session.get(Chat, rows[0].chat_id)
+            units = {row.unit_id: await session.get(Unit, row.unit_id) for row in rows}
+        assert chat is not None  # rows are deleted with their chat
+        counts: Counter[str] = Counter()
+        for index, row in enumerate(rows):
+            unit = units[row.unit_id]
+            try:
+                text = self.text(row, unit)
+            except Exception as exc:  # a template the office edited badly: this row only
+                log.exception("delivery %s: cannot render %s", row.id, row.kind)
+                text, result = None, Result(DeliveryStatus.FAILED, f"render: {exc}")
+            else:
+                result = await self._attempt(row, chat, text)
+            await self._record(row, result, text)
+            counts[result.status] += 1
+            if result.unreachable:
+                chat.active = False  # the rest of the batch fails without trying
+                await self.on_unreachable(chat, unit)
+            if result.retry_in is not None:
+                rest = rows[index + 1 :]
+                await self._postpone(rest, self.clock.later(result.retry_in))
+                counts[DeliveryStatus.PENDING] += len(rest)
+                break
+        return counts
+
+    async def _attempt(
+        self, row: Delivery, chat: Chat, text: str | None, moved: bool = False
+    ) -> Result:
         channel = self.channels.get(chat.platform)
         if text is None:
             return Result(DeliveryStatus.CANCELLED, "no longer in the campaign")
@@ -103,6 +129,12 @@ class Dispatcher:
             return Result(DeliveryStatus.FAILED, "chat inactive or platform not served")
         try:
             message_id = await channel.send(chat.external_id, text)
+        except ChatAddressChanged as exc:
+            if moved:  # moved twice in a row: something is wrong, try again later
+                return Result(DeliveryStatus.PENDING, str(exc), retry_in=BACKOFF_CAP)
+            await self.on_moved(chat.platform, chat.external_id, exc.new_chat_id)
+            chat.external_id = exc.new_chat_id
+            return await self._attempt(row, chat, text, moved=True)
         except ChatUnreachable as exc:
             return Result(DeliveryStatus.FAILED, f"unreachable: {exc}", unreachable=True)
         except RetryLater as exc:
@@ -150,14 +182,18 @@ class Dispatcher:
             f" ({result.error})" if result.error else "",
         )
 
-    async def _postpone(self, rows: list[Delivery], until: dt.datetime) -> None:
-        """Put claimed rows back untried, due no sooner than `until`, keeping their order."""
+    async def _postpone(
+        self, rows: list[Delivery], until: dt.datetime, only_claimed: bool = False
+    ) -> None:
+        """Put rows back untried, due no sooner than `until`, keeping their order
+        (`only_claimed`: those still marked as being sent)."""
         if not rows:
             return
         async with self.db.session() as session, session.begin():
             for row in rows:
+                query = update(Delivery).where(Delivery.id == row.id)
+                if only_claimed:
+                    query = query.where(Delivery.status == DeliveryStatus.SENDING)
                 await session.execute(
-                    update(Delivery)
-                    .where(Delivery.id == row.id)
-                    .values(status=DeliveryStatus.PENDING, due_at=max(row.due_at, until))
+                    query.values(status=DeliveryStatus.PENDING, due_at=max(row.due_at, until))
                 )

@@ -19,6 +19,10 @@ from bot.campaign.timeline import Kind, timeline
 from bot.store.chats import UnitChat, active_unit_chats
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
 
+# Data prompts ask units to reply with figures; until those replies are read and stored they
+# would only collect answers that get lost, so they stay in the timeline (preview) but are not sent.
+HELD_BACK = frozenset({Kind.DATA_PROMPT})
+
 
 def delivery_key(campaign: str, kind: str, reference: str, chat: Chat) -> str:
     return f"{campaign}:{kind}:{reference}:{chat.id}"
@@ -36,7 +40,7 @@ async def plan_chat(
     wanted = {
         delivery_key(campaign_key, d.kind, d.reference, target.chat): d
         for d in timeline(campaign, [as_core(target.unit)])
-        if d.at > now
+        if d.at > now and d.kind not in HELD_BACK
     }
     if not wanted:
         return 0
@@ -123,6 +127,17 @@ async def claim_due(
         .execution_options(synchronize_session=False)
     )
     return sorted(claimed, key=lambda row: (row.due_at, row.id))
+
+
+async def release_claims(session: AsyncSession) -> int:
+    """Rows a previous process claimed but never finished go back to pending (at start only:
+    then nothing is being sent). Returns how many."""
+    released = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.SENDING)
+        .values(status=DeliveryStatus.PENDING)
+    )
+    return released.rowcount
 
 
 async def cancel_chat(session: AsyncSession, chat: Chat) -> None:

@@ -34,6 +34,23 @@ async def find(session: AsyncSession, platform: str, external_id: str) -> Chat |
     )
 
 
+async def move(session: AsyncSession, platform: str, old_id: str, new_id: str) -> Chat | None:
+    """Give the chat its new address, keeping its unit, outbox and history. If the bot already
+    met the new chat on its own (its first message came first), that empty row gives way."""
+    chat = await find(session, platform, old_id)
+    if chat is None:
+        return None  # already moved: Telegram announces it twice
+    newer = await find(session, platform, new_id)
+    if newer is not None:
+        if newer.unit_id is not None:  # registered on its own meanwhile: keep that one
+            deactivate(chat)
+            return newer
+        await session.delete(newer)
+        await session.flush()
+    chat.external_id = new_id
+    return chat
+
+
 async def seen(session: AsyncSession, chat: Chat, user_id: str, name: str, role: str) -> None:
     """Remember who wrote in the chat, and under which name."""
     member = await session.scalar(
@@ -91,6 +108,10 @@ async def active_unit_chats(
         query = query.where(Unit.type.in_(types))
     rows = await session.execute(query.order_by(Unit.code, Chat.id))
     return [UnitChat(chat, unit) for chat, unit in rows]
+
+
+async def chats_of(session: AsyncSession, unit: Unit) -> list[Chat]:
+    return list(await session.scalars(select(Chat).where(Chat.unit_id == unit.id)))
 
 
 async def all_units(session: AsyncSession) -> list[Unit]:

@@ -87,6 +87,11 @@ async def list_units(session: AsyncSession) -> list[UnitListing]:
     ]
 
 
+async def unit_by_code(session: AsyncSession, code: str) -> Unit | None:
+    """The unit with this code (`th-chi-ne`), as the coordinator types it."""
+    return await session.scalar(select(Unit).where(Unit.code == code.strip().lower()))
+
+
 async def unit_by_registration_code(session: AsyncSession, code: str) -> Unit | None:
     """The unit whose code this is, however it was typed: `abc-234`, `ABC 234`, `abc234`."""
     code = normalise_code(code)

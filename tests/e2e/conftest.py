@@ -37,6 +37,19 @@ class FixedClock(Clock):
         return self.at
 
 
+class Running(Clock):
+    """Real time, shifted to a moment of the campaign (retries fall due as they should)."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.set(start)
+
+    def set(self, moment: dt.datetime) -> None:
+        self.offset = moment - dt.datetime.now(dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+
 @dataclass
 class Person:
     sandbox: TelegramSandbox
@@ -64,13 +77,16 @@ class World:
     def person(self, name: str) -> Person:
         return Person(self.sandbox, self.sandbox.add_user(name), name)
 
-    def group(self, title: str, *members: Person, admins: tuple[Person, ...] = ()) -> int:
-        return self.sandbox.create_group(
+    async def group(self, title: str, *members: Person, admins: tuple[Person, ...] = ()) -> int:
+        """A group with the bot in it, once the bot has greeted it."""
+        chat = self.sandbox.create_group(
             title,
             members=[m.id for m in (*members, *admins)],
             bots=[TOKEN],
             admins=[a.id for a in admins],
         )
+        await self.sandbox.wait_sent(chat, 1)
+        return chat
 
     async def code_of(self, unit_code: str) -> str:
         async with self.db.session() as session:
@@ -104,14 +120,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def database(tmp_path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'loa.db'}")
-    await db.upgrade()
+async def database(db: Database) -> Database:
+    """The Lạc Thủy units in a fresh database (SQLite; PostgreSQL too with TEST_DATABASE_URL)."""
     campaign = load_campaign(SCHEDULES / SEEDS["lac-thuy"])
     async with db.session() as session, session.begin():
         await import_units(session, load_units(SCHEDULES / "units" / "lac-thuy.csv", campaign))
-    yield db
-    await db.dispose()
+    return db
 
 
 async def start_world(sandbox: TelegramSandbox, db: Database, clock: Clock, **channel) -> World:

@@ -6,16 +6,15 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from bot.delivery.clock import Clock
 from bot.store.models import Delivery
-from tests.e2e.conftest import TOKEN, VN, start_world
+from tests.e2e.conftest import TOKEN, VN, Running, start_world
 
 
 async def register_units(world, *codes):
     principal = world.person("Hiệu trưởng")
     groups = {}
     for code in codes:
-        groups[code] = world.group(f"Nhóm {code}", admins=(principal,))
+        groups[code] = await world.group(f"Nhóm {code}", admins=(principal,))
         await world.register(groups[code], code, principal)
     return groups
 
@@ -28,14 +27,14 @@ async def test_a_broadcast_reaches_every_registered_group_exactly_once(world):
     groups = await register_units(
         world, "th-chi-ne", "thcs-chi-ne", "mn-an-binh", "tthtcd-an-binh", "tthtcd-dong-tam"
     )
-    unregistered = world.group("Nhóm chưa đăng ký", world.person("Ai đó"))
+    unregistered = await world.group("Nhóm chưa đăng ký", world.person("Ai đó"))
     text = "Đề nghị các đơn vị gửi ảnh hoạt động\ntrước 16h hôm nay."
 
     started = await world.coordinator.asks(world.coordinator.id, f"/thongbao {text}")
-    assert started == "📤 Đang gửi thông báo tới 5 nhóm..."
+    assert started == "📤 Đang gửi thông báo tới 5 nhóm/cuộc trò chuyện của đơn vị..."
     done = await world.sandbox.wait_sent(world.coordinator.id, len(world.notices()) + 1)
 
-    assert done[-1]["text"] == "✅ Đã gửi thông báo tới cả 5 nhóm."
+    assert done[-1]["text"] == "✅ Đã gửi thông báo tới cả 5 nhóm/cuộc trò chuyện."
     for group in groups.values():
         [message] = announcements(world, group)
         assert message.startswith("Kính gửi: ")
@@ -50,7 +49,7 @@ async def test_a_broadcast_to_one_unit_type(world):
     )
     assert (
         reply
-        == "📤 Đang gửi thông báo tới 1 nhóm (Các Trung tâm học tập cộng đồng các xã, thị trấn)..."
+        == "📤 Đang gửi thông báo tới 1 nhóm/cuộc trò chuyện của đơn vị (Các Trung tâm học tập cộng đồng các xã, thị trấn)..."
     )
     await world.sandbox.wait_sent(world.coordinator.id, len(world.notices()) + 1)
     assert len(announcements(world, groups["tthtcd-an-binh"])) == 1
@@ -71,21 +70,10 @@ async def test_a_broadcast_to_a_group_that_removed_the_bot_is_reported(world):
     await world.coordinator.asks(world.coordinator.id, "/thongbao Nhắc nộp báo cáo")
     done = await world.sandbox.wait_sent(world.coordinator.id, len(world.notices()) + 1)
 
-    assert done[-1]["text"] == "✅ Đã gửi thông báo tới cả 1 nhóm."  # inactive chats are skipped
+    assert (
+        done[-1]["text"] == "✅ Đã gửi thông báo tới cả 1 nhóm/cuộc trò chuyện."
+    )  # inactive chats are skipped
     assert len(announcements(world, groups["th-chi-ne"])) == 1
-
-
-class Running(Clock):
-    """Real time, shifted to a moment of the campaign."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.set(start)
-
-    def set(self, moment: dt.datetime) -> None:
-        self.offset = moment - dt.datetime.now(dt.UTC)
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
 
 
 async def test_the_timeline_goes_out_when_due_once_per_group(sandbox, database):
@@ -98,11 +86,11 @@ async def test_the_timeline_goes_out_when_due_once_per_group(sandbox, database):
         world.loa.wake()
         started = time.monotonic()
         for group in groups.values():
-            sent = await world.sandbox.wait_sent(group, 2, timeout=5)  # registration reply + notice
-            assert sent[1]["text"].startswith("Kính gửi: ")
+            sent = await world.sandbox.wait_sent(group, 3, timeout=5)  # greeting, reply, notice
+            assert sent[2]["text"].startswith("Kính gửi: ")
             assert (
                 "📅 Thông báo Lễ khai mạc Tuần lễ hưởng ứng học tập suốt đời năm 2023 (còn 1 ngày)"
-                in sent[1]["text"]
+                in sent[2]["text"]
             )
         assert time.monotonic() - started < 3
     finally:

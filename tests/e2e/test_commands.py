@@ -11,7 +11,7 @@ from tests.e2e.conftest import TOKEN, VN, FixedClock
 
 async def test_start_in_an_unregistered_group_says_how_to_register(world):
     teacher = world.person("Cô Hoa")
-    group = world.group("Tổ Văn", teacher)
+    group = await world.group("Tổ Văn", teacher)
     reply = await teacher.asks(group, "/start")
     assert reply.startswith(
         "👋 Xin chào! Loa là trợ lý của Tuần lễ hưởng ứng học tập suốt đời năm 2023"
@@ -21,7 +21,7 @@ async def test_start_in_an_unregistered_group_says_how_to_register(world):
 
 async def test_start_in_a_registered_group_names_the_unit(world):
     principal = world.person("Thầy Hùng")
-    group = world.group("Nhóm", principal)
+    group = await world.group("Nhóm", principal)
     await world.register(group, "th-chi-ne", principal)
     assert "Nhóm này đã đăng ký cho: Trường Tiểu học Chi Nê." in await principal.asks(
         group, "/start"
@@ -30,7 +30,7 @@ async def test_start_in_a_registered_group_names_the_unit(world):
 
 async def test_a_command_addressed_to_this_bot_by_name_works(world):
     teacher = world.person("Cô Hoa")
-    group = world.group("Tổ Văn", teacher)
+    group = await world.group("Tổ Văn", teacher)
     assert (await teacher.asks(group, "/help@loa_bot")).startswith("📖 Các lệnh của Loa:")
 
 
@@ -49,12 +49,15 @@ async def test_the_command_menu_is_set_for_everyone_and_for_coordinators(world):
     assert [c["command"] for c in menus["default"]] == [
         "lich", "khaimac", "khauhieu", "dangky", "huydangky", "help", "start",
     ]  # fmt: skip
-    # the coordinator's private chat did not exist when Loa started; the default menu stands
+    # the coordinator's menu is set once they open a chat with the bot (/start, in the fixture)
+    coordinator_menu = [c["command"] for c in menus[f"chat:{world.coordinator.id}"]]
+    assert coordinator_menu[-2:] == ["thongbao", "tiendo"] and len(coordinator_menu) == 9
+    assert all(c["description"] for c in menus["default"])
 
 
 async def test_lich_shows_this_units_upcoming_deadlines(world):
     principal = world.person("Thầy Hùng")
-    group = world.group("Nhóm", principal)
+    group = await world.group("Nhóm", principal)
     await world.register(group, "th-chi-ne", principal)
     reply = await principal.asks(group, "/lich")
     assert reply.splitlines() == [
@@ -68,7 +71,7 @@ async def test_lich_in_an_unregistered_chat_lists_everything_and_says_why(world)
     teacher = world.person("Cô Hoa")
     reply = await teacher.asks(teacher.id, "/lich")
     assert "Báo cáo kết quả thực hiện Tuần lễ" in reply
-    assert "Nhóm chưa đăng ký đơn vị" in reply
+    assert "Cuộc trò chuyện này chưa đăng ký đơn vị nên Loa liệt kê mọi hạn" in reply
 
 
 async def test_khaimac_gives_time_place_and_participants(world):
@@ -98,16 +101,16 @@ async def test_unknown_commands_and_plain_text_get_a_hint(world):
 
 async def test_plain_group_chatter_is_not_answered(world):
     teacher = world.person("Cô Hoa")
-    group = world.group("Tổ Văn", teacher)
+    group = await world.group("Tổ Văn", teacher)
     await teacher.says(group, "Chiều nay họp tổ nhé")
     await teacher.asks(group, "/help")  # the next thing the bot says is the help, nothing before
-    assert len(world.sandbox.sent(group)) == 1
+    assert len(world.sandbox.sent(group)) == 2  # the greeting when it joined, and the help
 
 
 @pytest.mark.parametrize("command", ["/thongbao Họp gấp", "/tiendo"])
 async def test_coordinator_commands_are_refused_to_anyone_else(world, command):
     principal = world.person("Thầy Hùng")
-    group = world.group("Nhóm", principal)
+    group = await world.group("Nhóm", principal)
     await world.register(group, "th-chi-ne", principal)
     name = command.split()[0]
 
@@ -122,19 +125,19 @@ async def test_coordinator_commands_are_refused_to_anyone_else(world, command):
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "refused")
         )
     assert (broadcasts, refused) == (0, 1)
-    assert len(world.sandbox.sent(group)) == 2  # the registration reply and the refusal
+    assert len(world.sandbox.sent(group)) == 3  # greeting, registration, refusal
 
 
 async def test_tiendo_shows_who_registered(world):
     principal = world.person("Thầy Hùng")
-    group = world.group("Nhóm THCS Chi Nê", principal)
+    group = await world.group("Nhóm THCS Chi Nê", principal)
     await world.register(group, "thcs-chi-ne", principal)
 
     reply = await world.coordinator.asks(world.coordinator.id, "/tiendo")
 
-    assert reply.startswith("📊 Tiến độ đăng ký: 1/6 đơn vị.")
+    assert reply.startswith("📊 Tiến độ đăng ký: 1/6 đơn vị đang nhận tin của Loa.")
     assert "Các trường học trực thuộc Phòng Giáo dục và Đào tạo: 1/4" in reply
-    assert "✅ Trường THCS Chi Nê: “Nhóm THCS Chi Nê” (telegram)" in reply
+    assert "✅ Trường THCS Chi Nê: nhóm “Nhóm THCS Chi Nê” (Telegram)" in reply
     assert "⬜ Trung tâm học tập cộng đồng xã Đồng Tâm: chưa đăng ký" in reply
 
 

@@ -62,7 +62,7 @@ async def test_no_token_or_secret_in_the_logs(sandbox, database, clock):
         world = await start_world(sandbox, database, clock, webhook=hook)
         try:
             principal = world.person("Thầy Hùng")
-            group = world.group("Nhóm", principal)
+            group = await world.group("Nhóm", principal)
             await world.register(group, "th-chi-ne", principal)
             await world.coordinator.asks(world.coordinator.id, "/thongbao Kiểm tra")
             await world.sandbox.wait_sent(world.coordinator.id, len(world.notices()) + 1)

@@ -1,0 +1,117 @@
+"""The outbox and chat queries on SQLite and PostgreSQL: planning is idempotent, a row is claimed
+once however many senders ask, a spent code cannot be spent again."""
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.campaign.loader import load_campaign
+from bot.campaign.units import Unit as CsvUnit
+from bot.delivery import outbox
+from bot.store import audit, chats
+from bot.store.chats import UnitChat
+from bot.store.models import Delivery, DeliveryStatus
+from bot.store.units import import_units, unit_by_code
+from tests.conftest import SCHEDULES, SEEDS
+
+VN = dt.timezone(dt.timedelta(hours=7))
+BEFORE_THE_WEEK = dt.datetime(2023, 9, 1, tzinfo=VN)
+
+
+async def registered(db, *codes):
+    """Units with a group each, bound."""
+    async with db.session() as session, session.begin():
+        await import_units(session, [CsvUnit(c, f"Trường {c}", "truong-hoc") for c in codes])
+        targets = []
+        for number, code in enumerate(codes):
+            chat = await chats.meet(session, "telegram", f"-100{number}", "group", f"Nhóm {code}")
+            unit = await unit_by_code(session, code)
+            assert await chats.bind(session, chat, unit)
+            targets.append(UnitChat(chat, unit))
+    return targets
+
+
+async def statuses(db):
+    async with db.session() as session:
+        return [row.status for row in await session.scalars(select(Delivery).order_by(Delivery.id))]
+
+
+async def test_planning_twice_adds_nothing_and_revives_cancelled_rows(db):
+    campaign = load_campaign(SCHEDULES / SEEDS["lac-thuy"])
+    [target] = await registered(db, "a")
+    async with db.session() as session, session.begin():
+        first = await outbox.plan_chat(session, "c", campaign, target, BEFORE_THE_WEEK)
+    async with db.session() as session, session.begin():
+        again = await outbox.plan_chat(session, "c", campaign, target, BEFORE_THE_WEEK)
+        await outbox.cancel_chat(session, target.chat)
+    assert (first, again) == (8, 0)  # notices 29/09 and 01/10, week start, agenda, end, 3 reminders
+    assert set(await statuses(db)) == {DeliveryStatus.CANCELLED}
+    async with db.session() as session, session.begin():
+        revived = await outbox.plan_chat(session, "c", campaign, target, BEFORE_THE_WEEK)
+    assert revived == 8 and set(await statuses(db)) == {DeliveryStatus.PENDING}
+
+
+async def test_a_row_is_claimed_once_however_many_senders_ask(db):
+    targets = await registered(db, "a", "b", "c")
+    now = dt.datetime(2023, 10, 3, 9, tzinfo=VN)
+    async with db.session() as session, session.begin():
+        for _ in range(10):
+            await outbox.broadcast(session, "c", "x", [], now)
+
+    async def claim():
+        async with db.session() as session, session.begin():
+            return [row.id for row in await outbox.claim_due(session, now)]
+
+    claims = await asyncio.gather(*(claim() for _ in range(5)))
+    ids = [i for claimed in claims for i in claimed]
+    assert len(ids) == len(set(ids)) == 10 * len(targets)
+    assert set(await statuses(db)) == {DeliveryStatus.SENDING}
+    async with db.session() as session, session.begin():
+        assert await outbox.release_claims(session) == 30
+    assert set(await statuses(db)) == {DeliveryStatus.PENDING}
+
+
+async def test_rows_not_yet_due_are_not_claimed(db):
+    await registered(db, "a")
+    now = dt.datetime(2023, 10, 3, 9, tzinfo=VN)
+    async with db.session() as session, session.begin():
+        await outbox.broadcast(session, "c", "later", [], now + dt.timedelta(minutes=5))
+    async with db.session() as session, session.begin():
+        assert await outbox.claim_due(session, now) == []
+        assert await outbox.next_due(session) == now + dt.timedelta(minutes=5)
+
+
+async def test_a_code_read_by_two_chats_at_once_binds_only_one(db):
+    async with db.session() as session, session.begin():
+        await import_units(session, [CsvUnit("a", "Trường A", "truong-hoc")])
+    async with db.session() as one, db.session() as two:
+        unit_one, unit_two = await unit_by_code(one, "a"), await unit_by_code(two, "a")
+        assert unit_one.registration_code == unit_two.registration_code
+        chat_one = await chats.meet(one, "telegram", "-1", "group", "Một")
+        assert await chats.bind(one, chat_one, unit_one)
+        await one.commit()
+        chat_two = await chats.meet(two, "telegram", "-2", "group", "Hai")
+        assert await chats.bind(two, chat_two, unit_two) is False
+        await two.commit()
+    async with db.session() as session:
+        bound = await chats.registered_chats(session)
+    assert [chat.external_id for chat in bound] == ["-1"]
+
+
+async def test_recent_counts_an_action_by_chat_or_by_person(db):
+    [target] = await registered(db, "a")
+    async with db.session() as session, session.begin():
+        other = await chats.meet(session, "telegram", "-5", "group", "Khác")
+        audit.record(session, "telegram:1", "registration_refused", target.chat)
+        audit.record(session, "telegram:1", "registration_refused", other)
+        audit.record(session, "telegram:2", "registration_refused", other)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    async with db.session() as session:
+        by_chat = await audit.recent(
+            session, "registration_refused", since, chat=target.chat, actor="telegram:9"
+        )
+        by_person = await audit.recent(
+            session, "registration_refused", since, chat=other, actor="telegram:1"
+        )
+    assert (len(by_chat), len(by_person)) == (1, 3)  # the person's two, and the chat's other one
