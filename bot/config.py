@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,9 @@ class Settings:
     campaign: Path | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
+    telegram_rate_overall: float = 30  # messages a second, all chats together
+    telegram_rate_group: float = 20  # messages a minute, per group
+    telegram_rate_private: float = 1  # messages a second, per private chat
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str = ".env") -> Settings:
@@ -59,6 +62,9 @@ class Settings:
             campaign=Path(campaign) if campaign else None,
             timezone=get("TZ") or "Asia/Ho_Chi_Minh",
             log_level=_log_level(get("LOA_LOG_LEVEL")),
+            telegram_rate_overall=_rate("TELEGRAM_RATE_OVERALL", get, 30),
+            telegram_rate_group=_rate("TELEGRAM_RATE_GROUP", get, 20),
+            telegram_rate_private=_rate("TELEGRAM_RATE_PRIVATE", get, 1),
         )
 
     def secrets(self) -> list[str]:
@@ -107,3 +113,16 @@ def _log_level(text: str | None) -> str:
     if level not in _LEVELS:
         raise Invalid([Problem(("LOA_LOG_LEVEL",), "log_level", {"value": text, "known": _LEVELS})])
     return level
+
+
+def _rate(name: str, get: Callable[[str], str | None], default: float) -> float:
+    text = get(name)
+    if text is None:
+        return default
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0
+    if not 0 < rate <= 100_000:
+        raise Invalid([Problem((name,), "rate_invalid", {"value": text})])
+    return rate

@@ -12,7 +12,7 @@ from bot.app import Loa
 from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign
 from bot.channels.base import Channel
-from bot.channels.telegram import TelegramChannel, Webhook
+from bot.channels.telegram import TelegramChannel, TelegramLimits, Webhook
 from bot.config import Settings
 from bot.store.db import Database
 
@@ -36,8 +36,16 @@ def channels_for(settings: Settings) -> dict[str, Channel]:
                 secret=settings.webhook_secret,
                 port=settings.webhook_port or 8080,
             )
+        limits = TelegramLimits(
+            settings.telegram_rate_overall,
+            settings.telegram_rate_group,
+            settings.telegram_rate_private,
+        )
         channels["telegram"] = TelegramChannel(
-            settings.telegram_token, api_base_url=settings.telegram_api_base_url, webhook=webhook
+            settings.telegram_token,
+            api_base_url=settings.telegram_api_base_url,
+            webhook=webhook,
+            limits=limits,
         )
     return channels
 

@@ -8,6 +8,7 @@ channel's `SendError`s. Sending goes through PTB's `AIORateLimiter` (30/s overal
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -33,7 +34,6 @@ from telegram.error import (
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    BaseRateLimiter,
     ChatMemberHandler,
     ContextTypes,
     MessageHandler,
@@ -66,18 +66,44 @@ log = logging.getLogger(__name__)
 PLATFORM = "telegram"
 CONCURRENT_UPDATES = 64
 PART_TRIES = 3
+GROUP_BURST = 3
+OVERALL_SHARE = 0.96  # of Telegram's overall rate: a margin for jitter between here and there
 _GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
-class ChatRateLimiter(AIORateLimiter):
-    """PTB's limiter (30/s overall, 20/min a group) plus Telegram's ~1/s in a private chat,
-    which PTB leaves to us: eleven data prompts to a principal must not come back as 429s."""
+@dataclass(frozen=True)
+class TelegramLimits:
+    """Telegram's flood limits: messages a second overall, a minute per group, a second per
+    private chat (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this)."""
 
-    def __init__(self, private_per_second: float = 1.0, **limits: Any) -> None:
-        super().__init__(**limits)
-        self._private_rate = private_per_second
+    overall_per_second: float = 30
+    group_per_minute: float = 20
+    private_per_second: float = 1
+
+
+class ChatRateLimiter(AIORateLimiter):
+    """PTB's limiter, shaped so that Telegram never answers 429.
+
+    Telegram counts in sliding windows; PTB's token buckets allow a burst on top of their rate,
+    so each bucket is sized so that burst + rate stays within the window's limit: overall one at
+    a time at 96% of the rate, groups a burst of 3 and then the rest of their minute. The
+    private-chat limit, which PTB leaves to us, is added: eleven data prompts to a principal
+    must not come back as 429s.
+    """
+
+    def __init__(self, limits: TelegramLimits = TelegramLimits()) -> None:
+        burst = max(1, min(GROUP_BURST, int(limits.group_per_minute) // 4))
+        steady = max(limits.group_per_minute - burst, 1)
+        super().__init__(
+            overall_max_rate=1,
+            overall_time_period=1 / (limits.overall_per_second * OVERALL_SHARE),
+            group_max_rate=burst,
+            group_time_period=60 * burst / steady,
+        )
+        self._private_period = 1 / limits.private_per_second
         self._private: dict[int, AsyncLimiter] = {}
+        self._quiet_until = 0.0  # loop time before which Telegram asked for silence
 
     async def process_request(  # type: ignore[override]
         self,
@@ -88,16 +114,32 @@ class ChatRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
+        async def when_allowed(*call_args: Any, **call_kwargs: Any) -> Any:
+            await self._quiet()  # checked last, right before the request leaves
+            return await callback(*call_args, **call_kwargs)
+
         chat_id = data.get("chat_id")
-        if not isinstance(chat_id, int) or chat_id < 0 or not endpoint.startswith("send"):
-            return await super().process_request(
-                callback, args, kwargs, endpoint, data, rate_limit_args
-            )
-        limiter = self._private.setdefault(chat_id, AsyncLimiter(1, 1 / self._private_rate))
+        private = isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith("send")
+        limiter = (
+            self._private.setdefault(chat_id, AsyncLimiter(1, self._private_period))
+            if private
+            else contextlib.nullcontext()
+        )
         async with limiter:
-            return await super().process_request(
-                callback, args, kwargs, endpoint, data, rate_limit_args
-            )
+            try:
+                return await super().process_request(
+                    when_allowed, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except RetryAfter as exc:  # which limit was hit is not said: everyone waits
+                wait = _seconds(exc.retry_after)
+                loop_time = asyncio.get_running_loop().time()
+                self._quiet_until = max(self._quiet_until, loop_time + wait)
+                raise
+
+    async def _quiet(self) -> None:
+        loop = asyncio.get_running_loop()
+        while (wait := self._quiet_until - loop.time()) > 0:
+            await asyncio.sleep(wait)
 
 
 @dataclass(frozen=True)
@@ -119,7 +161,7 @@ class TelegramChannel:
         *,
         api_base_url: str = TELEGRAM_API,
         webhook: Webhook | None = None,
-        rate_limiter: BaseRateLimiter | None = None,
+        limits: TelegramLimits = TelegramLimits(),
         poll_timeout: float = 10,
     ) -> None:
         self.webhook = webhook
@@ -130,7 +172,7 @@ class TelegramChannel:
             .token(token)
             .base_url(f"{api_base_url}/bot")
             .base_file_url(f"{api_base_url}/file/bot")
-            .rate_limiter(rate_limiter or ChatRateLimiter())
+            .rate_limiter(ChatRateLimiter(limits))
             .concurrent_updates(CONCURRENT_UPDATES)  # the core keeps each chat in order
             .job_queue(None)
             .build()

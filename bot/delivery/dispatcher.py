@@ -1,14 +1,13 @@
 """Send what is due: claim rows, render each for its unit, send through the chat's channel.
 
-Chats are served in parallel, each chat's rows one after another in their planned order (the
-eleven parts of a form must arrive as 1, 2, … 11). Every attempt is recorded. A chat that is gone
-(403, not found) fails its rows and is reported through `on_unreachable`; a 429 or a network
-error puts the row, and the rest of that chat's batch, back for later.
+One message is in flight at a time, rows taking turns across chats and each chat's in planned
+order (the eleven parts of a form arrive as 1, 2, … 11). Every attempt is recorded. A chat that
+is gone (403, not found) fails its rows and is reported through `on_unreachable`; a 429 or a
+network error puts the row, and the rest of that chat's batch, back for later.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections import Counter
@@ -61,7 +60,6 @@ class Dispatcher:
         on_unreachable: Unreachable,
         on_moved: Moved,
         clock: Clock | None = None,
-        concurrency: int = 32,
     ) -> None:
         self.db = db
         self.campaign = campaign
@@ -69,55 +67,51 @@ class Dispatcher:
         self.on_unreachable = on_unreachable
         self.on_moved = on_moved
         self.clock = clock or Clock()
-        self._slots = asyncio.Semaphore(concurrency)  # chats served at once
 
     async def send_due(self, ids: Collection[int] | None = None) -> Counter[str]:
-        """Send every pending row that is due (only `ids` when given); count the outcomes."""
+        """Send every pending row that is due (only `ids` when given); count the outcomes.
+
+        One message is in flight at a time: a process killed mid-send can only have sent one
+        message it did not record, so a restart repeats at most one. Rows take turns across
+        chats (each chat's first, then each chat's second…), so a group's own limit holds up
+        its next message, not everyone's.
+        """
         async with self.db.session() as session, session.begin():
             rows = await claim_due(session, self.clock.now(), ids)
-        by_chat: dict[int, list[Delivery]] = {}
-        for row in rows:
-            by_chat.setdefault(row.chat_id, []).append(row)
         counts: Counter[str] = Counter()
-        for outcome in await asyncio.gather(*(self._send_chat(r) for r in by_chat.values())):
-            counts.update(outcome)
-        return counts
-
-    async def _send_chat(self, rows: list[Delivery]) -> Counter[str]:
-        async with self._slots:
+        waiting: dict[int, dt.datetime] = {}  # chats told to wait, until when
+        for row in interleaved(rows):
+            if row.chat_id in waiting:  # keep the chat's order: its later rows wait too
+                await self._postpone([row], waiting[row.chat_id])
+                counts[DeliveryStatus.PENDING] += 1
+                continue
             try:
-                return await self._send_in_order(rows)
-            except Exception:  # a bug or the database: give the rows back rather than lose them
-                log.exception("delivery: chat %s failed; its rows go back", rows[0].chat_id)
-                await self._postpone(rows, self.clock.later(ERROR_PAUSE), only_claimed=True)
-                return Counter({DeliveryStatus.PENDING: len(rows)})
-
-    async def _send_in_order(self, rows: list[Delivery]) -> Counter[str]:
-        async with self.db.session() as session:
-            chat = await session.get(Chat, rows[0].chat_id)
-            units = {row.unit_id: await session.get(Unit, row.unit_id) for row in rows}
-        assert chat is not None  # rows are deleted with their chat
-        counts: Counter[str] = Counter()
-        for index, row in enumerate(rows):
-            unit = units[row.unit_id]
-            try:
-                text = self.text(row, unit)
-            except Exception as exc:  # a template the office edited badly: this row only
-                log.exception("delivery %s: cannot render %s", row.id, row.kind)
-                text, result = None, Result(DeliveryStatus.FAILED, f"render: {exc}")
-            else:
-                result = await self._attempt(row, chat, text)
-            await self._record(row, result, text)
+                result = await self._deliver(row)
+            except Exception:  # the database or a bug: give the row back rather than lose it
+                log.exception("delivery %s failed unexpectedly; it goes back", row.id)
+                result = Result(DeliveryStatus.PENDING, retry_in=ERROR_PAUSE)
+                await self._postpone([row], self.clock.later(ERROR_PAUSE), only_claimed=True)
             counts[result.status] += 1
-            if result.unreachable:
-                chat.active = False  # the rest of the batch fails without trying
-                await self.on_unreachable(chat, unit)
             if result.retry_in is not None:
-                rest = rows[index + 1 :]
-                await self._postpone(rest, self.clock.later(result.retry_in))
-                counts[DeliveryStatus.PENDING] += len(rest)
-                break
+                waiting[row.chat_id] = self.clock.later(result.retry_in)
         return counts
+
+    async def _deliver(self, row: Delivery) -> Result:
+        async with self.db.session() as session:
+            chat = await session.get(Chat, row.chat_id)
+            unit = await session.get(Unit, row.unit_id) if row.unit_id is not None else None
+        assert chat is not None  # rows are deleted with their chat
+        try:
+            text = self.text(row, unit)
+        except Exception as exc:  # a template the office edited badly: this row only
+            log.exception("delivery %s: cannot render %s", row.id, row.kind)
+            text, result = None, Result(DeliveryStatus.FAILED, f"render: {exc}")
+        else:
+            result = await self._attempt(row, chat, text)
+        await self._record(row, result, text)
+        if result.unreachable:
+            await self.on_unreachable(chat, unit)
+        return result
 
     async def _attempt(
         self, row: Delivery, chat: Chat, text: str | None, moved: bool = False
@@ -197,3 +191,13 @@ class Dispatcher:
                 await session.execute(
                     query.values(status=DeliveryStatus.PENDING, due_at=max(row.due_at, until))
                 )
+
+
+def interleaved(rows: list[Delivery]) -> list[Delivery]:
+    """Oldest due first; rows due together take turns across chats, each chat's in order."""
+    turn: Counter[int] = Counter()
+    keyed = []
+    for row in sorted(rows, key=lambda r: (r.due_at, r.id)):
+        keyed.append((row.due_at, turn[row.chat_id], row.id, row))
+        turn[row.chat_id] += 1
+    return [row for *_, row in sorted(keyed, key=lambda k: k[:3])]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.app import Loa
 from bot.campaign.loader import load_campaign, load_units
-from bot.channels.telegram import ChatRateLimiter, TelegramChannel
+from bot.channels.telegram import TelegramChannel, TelegramLimits
 from bot.delivery.clock import Clock
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.store.db import Database
@@ -25,6 +25,9 @@ from tests.conftest import SCHEDULES, SEEDS
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 VN = dt.timezone(dt.timedelta(hours=7))
+UNLIMITED = TelegramLimits(
+    overall_per_second=1000, group_per_minute=60_000, private_per_second=1000
+)
 
 
 class FixedClock(Clock):
@@ -134,7 +137,7 @@ async def start_world(sandbox: TelegramSandbox, db: Database, clock: Clock, **ch
         TOKEN,
         api_base_url=sandbox.base_url,
         poll_timeout=1,
-        rate_limiter=ChatRateLimiter(private_per_second=100),  # the sandbox has no limits here
+        limits=UNLIMITED,  # the sandbox has no limits here either
         **channel,
     )
     loa = Loa(
