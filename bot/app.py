@@ -28,7 +28,9 @@ from bot.conversation.commands import dispatch
 from bot.delivery import outbox
 from bot.delivery.clock import Clock
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.scheduler import Sender
 from bot.messages import command_menu, render
+from bot.store import chats as chats_store
 from bot.store.db import Database
 from bot.store.models import Chat, Unit
 
@@ -36,7 +38,6 @@ log = logging.getLogger(__name__)
 
 REPLY_TRIES = 3
 REPLY_BACKOFF = 0.5  # seconds, doubling: someone is waiting for the answer
-IDLE_CHECK = 60.0  # seconds: look at the outbox at least this often (another process may add)
 
 
 class KeyedLocks:
@@ -78,10 +79,8 @@ class Loa:
         self.dispatcher = Dispatcher(
             db, campaign, channels, self.chat_unreachable, self.chat_moved, self.clock
         )
+        self.sender = Sender(self.dispatcher, db, self.clock, campaign.tz)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._sender: asyncio.Task[None] | None = None
         self._chat_locks = KeyedLocks()
 
     async def start(self) -> None:
@@ -95,14 +94,28 @@ class Loa:
             await channel.start(self.handle)
             ids = [c.split(":", 1)[1] for c in self.coordinators if c.startswith(platform + ":")]
             await channel.set_commands(everyone, coordinators, ids)
-        self._sender = asyncio.create_task(self._deliver())
+        self.sender.start()
+
+    async def summary(self) -> str:
+        """What `loa run` prints once it is serving."""
+        async with self.db.session() as session:
+            chats = await chats_store.active_per_platform(session)
+            upcoming = await outbox.upcoming(session)
+            units = len(await chats_store.all_units(session))
+        return render(
+            "run_started",
+            campaign=self.campaign,
+            key=self.campaign_key,
+            channels=self.channels,
+            chats=chats,
+            units=units,
+            upcoming=upcoming,
+            tz=self.campaign.tz,
+        )
 
     async def stop(self) -> None:
-        """Finish the batch being sent, drop background waits, then disconnect."""
-        self._stopping = True
-        self._wake.set()
-        if self._sender is not None:
-            await self._sender
+        """Let the message in flight land, drop background waits, then disconnect."""
+        await self.sender.stop()
         for task in self._tasks:
             task.cancel()  # e.g. a broadcast report waiting for retries: the outbox keeps them
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -111,22 +124,7 @@ class Loa:
 
     def wake(self) -> None:
         """Something new is due (a broadcast, a late registration): look at the outbox now."""
-        self._wake.set()
-
-    async def _deliver(self) -> None:
-        """Send what is due, then sleep until the next row falls due or someone wakes us."""
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.dispatcher.send_due()
-                async with self.db.session() as session:
-                    due = await outbox.next_due(session)
-            except Exception:  # the database or a template: log it and keep serving
-                log.exception("outbox: sending failed; trying again shortly")
-                due = self.clock.later(IDLE_CHECK / 6)
-            wait = IDLE_CHECK if due is None else min(self.clock.seconds_until(due), IDLE_CHECK)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+        self.sender.wake()
 
     def is_coordinator(self, sender: str) -> bool:
         return sender in self.coordinators

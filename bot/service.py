@@ -74,10 +74,14 @@ async def serve(loa: Loa, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    await loa.db.upgrade()
-    await loa.start()
     try:
-        await stop.wait()
+        async with loa.db.only_instance():
+            await loa.db.upgrade()
+            await loa.start()
+            print(await loa.summary(), flush=True)
+            try:
+                await stop.wait()
+            finally:
+                await loa.stop()
     finally:
-        await loa.stop()
         await loa.db.dispose()

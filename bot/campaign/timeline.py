@@ -9,10 +9,11 @@ from enum import StrEnum
 from typing import Any
 
 from bot.campaign.calendar import slogan_of
-from bot.campaign.model import Campaign, DeadlineKind
+from bot.campaign.model import Campaign, DeadlineKind, Opening
 from bot.campaign.units import Unit
 
 EVERYONE = "all"
+CEREMONY_LENGTH = dt.timedelta(hours=1)  # after its last stated start, when no end is given
 
 
 class Kind(StrEnum):
@@ -75,6 +76,34 @@ def timeline(campaign: Campaign, units: Sequence[Unit] | None = None) -> list[De
     if units is not None:
         plan = [replace(d, unit=u) for d in plan for u in units if _addressed(d, u)]
     return sorted(plan, key=Delivery.sort_key)
+
+
+def useful_until(delivery: Delivery, campaign: Campaign) -> dt.datetime:
+    """When a delivery that could not go out on time stops being worth sending late.
+
+    A reminder is worth it until its deadline passes (it is rendered with the days left when it
+    goes), the agenda until the ceremony is over; everything else only on its own day: a
+    slogan, a notice saying "còn 1 ngày".
+    """
+    tz = campaign.tz
+    if delivery.kind in (Kind.DEADLINE_REMINDER, Kind.DATA_PROMPT):
+        return delivery.context["deadline"].due().replace(tzinfo=tz)
+    opening = campaign.opening
+    if delivery.kind is Kind.OPENING_AGENDA and opening and (ends := _ceremony_ends(opening)):
+        return ends.replace(tzinfo=tz)
+    day = delivery.at.astimezone(tz).date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(), tz)
+
+
+def _ceremony_ends(opening: Opening) -> dt.datetime | None:
+    """The last agenda row's end, or an hour after the last stated start (naive, local)."""
+    if opening.date is None:
+        return None
+    if ends := [row.end for row in opening.agenda if row.end]:
+        return dt.datetime.combine(opening.date, max(ends))
+    if starts := [t for t in [opening.time, *(row.start for row in opening.agenda)] if t]:
+        return dt.datetime.combine(opening.date, max(starts)) + CEREMONY_LENGTH
+    return None
 
 
 def _addressed(delivery: Delivery, unit: Unit) -> bool:

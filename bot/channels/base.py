@@ -128,6 +128,11 @@ class Channel(Protocol):
 
     platform: str
 
+    @property
+    def mode(self) -> str:
+        """How updates arrive: "polling" or "webhook"."""
+        ...
+
     async def start(self, handle: EventHandler) -> None:
         """Connect and pass every event to `handle` until `stop`."""
         ...
@@ -141,6 +146,12 @@ class Channel(Protocol):
         coordinator_ids: Iterable[str],
     ) -> None:
         """Publish the command menu where the platform has one (name, description)."""
+        ...
+
+    async def set_coordinator_commands(
+        self, commands: Sequence[tuple[str, str]], user_id: str
+    ) -> None:
+        """The menu of one coordinator, in their private chat (never raises)."""
         ...
 
     async def send(self, chat_id: str, text: str) -> str:

@@ -230,12 +230,14 @@ class TelegramChannel:
         parts = split_text(text, MessageLimit.MAX_TEXT_LENGTH)
         message_id = await self._send_one(chat_id, parts[0])
         for part in parts[1:]:
-            for _ in range(PART_TRIES - 1):
+            for attempt in range(PART_TRIES - 1):
                 try:
                     message_id = await self._send_one(chat_id, part)
                     break
                 except RetryLater as exc:
                     await asyncio.sleep(exc.retry_after)
+                except TemporaryFailure:
+                    await asyncio.sleep(2**attempt)
             else:
                 message_id = await self._send_one(chat_id, part)
         return message_id
@@ -276,17 +278,24 @@ class TelegramChannel:
         coordinator_ids: Iterable[str],
     ) -> None:
         """The command menu: unit commands for all, plus coordinator commands in their chats."""
-        await self.app.bot.set_my_commands(
-            [BotCommand(*c) for c in everyone], scope=BotCommandScopeDefault()
-        )
+        try:
+            await self.app.bot.set_my_commands(
+                [BotCommand(*c) for c in everyone], scope=BotCommandScopeDefault()
+            )
+        except TelegramError as exc:
+            log.warning("telegram: the command menu could not be set (%s)", exc)
         for user_id in coordinator_ids:
-            try:
-                await self.app.bot.set_my_commands(
-                    [BotCommand(*c) for c in (*everyone, *coordinators)],
-                    scope=BotCommandScopeChat(int(user_id)),
-                )
-            except TelegramError as exc:  # the coordinator has not opened a chat with the bot
-                log.info("telegram: no command menu for coordinator %s (%s)", user_id, exc)
+            await self.set_coordinator_commands([*everyone, *coordinators], user_id)
+
+    async def set_coordinator_commands(
+        self, commands: Sequence[tuple[str, str]], user_id: str
+    ) -> None:
+        try:
+            await self.app.bot.set_my_commands(
+                [BotCommand(*c) for c in commands], scope=BotCommandScopeChat(int(user_id))
+            )
+        except TelegramError as exc:  # the coordinator has not opened a chat with the bot
+            log.info("telegram: no command menu for coordinator %s (%s)", user_id, exc)
 
     async def _on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

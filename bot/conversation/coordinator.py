@@ -33,7 +33,8 @@ async def broadcast(loa: Loa, message: InboundMessage, args: str) -> None:
         await loa.reply(message, "replies/broadcast_usage", audiences=loa.campaign.audiences)
         return
     async with loa.db.session() as session, session.begin():
-        rows = await outbox.broadcast(session, loa.campaign_key, text, types, loa.clock.now())
+        now, tz = loa.clock.now(), loa.campaign.tz
+        rows = await outbox.broadcast(session, loa.campaign_key, text, types, now, tz)
         audit.record(session, message.sender, "broadcast", count=len(rows), types=types)
     await loa.reply(message, "replies/broadcast_started", count=len(rows), types=types)
     if rows:

@@ -16,15 +16,16 @@ if TYPE_CHECKING:
 
 async def start(loa: Loa, message: InboundMessage, args: str) -> None:
     coordinator = loa.is_coordinator(message.sender)
-    if coordinator and message.chat_type is ChatType.PRIVATE:  # now the bot may write to them
-        everyone, extra = command_menu()
-        await loa.channels[message.platform].set_commands(everyone, extra, [message.user_id])
     await loa.reply(
         message,
         "replies/start",
         unit=await unit_of_chat(loa, message),
         coordinator=coordinator,
     )
+    if coordinator and message.chat_type is ChatType.PRIVATE:  # now the bot may write to them
+        await loa.channels[message.platform].set_coordinator_commands(
+            [*command_menu()[0], *command_menu()[1]], message.user_id
+        )
 
 
 async def commands_help(loa: Loa, message: InboundMessage, args: str) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from math import ceil
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import BotAdded, BotRemoved, ChatMoved, InboundMessage
@@ -141,6 +142,13 @@ async def bot_added(loa: Loa, event: BotAdded) -> None:
 
 async def chat_moved(loa: Loa, event: ChatMoved) -> None:
     """A group became a supergroup: same unit, new address."""
+    try:
+        await _move(loa, event)
+    except IntegrityError:  # someone's first message there created the new chat meanwhile
+        await _move(loa, event)
+
+
+async def _move(loa: Loa, event: ChatMoved) -> None:
     async with loa.db.session() as session, session.begin():
         chat = await chats.move(session, event.platform, event.chat_id, event.new_chat_id)
         if chat is not None:

@@ -12,11 +12,12 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import update
 
 from bot.campaign.model import Campaign
+from bot.campaign.timeline import Delivery as TimelineDelivery
 from bot.campaign.timeline import Kind, timeline
 from bot.channels.base import (
     Channel,
@@ -27,7 +28,7 @@ from bot.channels.base import (
     TemporaryFailure,
 )
 from bot.delivery.clock import Clock
-from bot.delivery.outbox import as_core, claim_due
+from bot.delivery.outbox import HELD_BACK, as_core, claim_due
 from bot.messages import render, render_delivery
 from bot.store.db import Database
 from bot.store.models import Chat, Delivery, DeliveryAttempt, DeliveryStatus, Unit
@@ -66,6 +67,7 @@ class Dispatcher:
         self.channels = channels
         self.on_unreachable = on_unreachable
         self.on_moved = on_moved
+        self.stopping = False  # set on shutdown: the rest of a batch goes back untried
         self.clock = clock or Clock()
 
     async def send_due(self, ids: Collection[int] | None = None) -> Counter[str]:
@@ -78,9 +80,16 @@ class Dispatcher:
         """
         async with self.db.session() as session, session.begin():
             rows = await claim_due(session, self.clock.now(), ids)
-        counts: Counter[str] = Counter()
+        rows, late = self._worth_sending(rows)
+        counts: Counter[str] = Counter({DeliveryStatus.MISSED: len(late)})
+        for row, why in late:
+            await self._record(row, Result(DeliveryStatus.MISSED, why), None)
         waiting: dict[int, dt.datetime] = {}  # chats told to wait, until when
         for row in interleaved(rows):
+            if self.stopping:
+                await self._postpone([row], row.due_at, only_claimed=True)
+                counts[DeliveryStatus.PENDING] += 1
+                continue
             if row.chat_id in waiting:  # keep the chat's order: its later rows wait too
                 await self._postpone([row], waiting[row.chat_id])
                 counts[DeliveryStatus.PENDING] += 1
@@ -95,6 +104,23 @@ class Dispatcher:
             if result.retry_in is not None:
                 waiting[row.chat_id] = self.clock.later(result.retry_in)
         return counts
+
+    def _worth_sending(
+        self, rows: list[Delivery]
+    ) -> tuple[list[Delivery], list[tuple[Delivery, str]]]:
+        """Rows that fell due while the bot was down: those past their use are missed, and of
+        several reminders of one deadline for one chat only the newest goes."""
+        now = self.clock.now()
+        late = [(r, "no longer useful") for r in rows if r.expires_at and now > r.expires_at]
+        newest: dict[tuple[int, str], Delivery] = {}
+        for row in rows:
+            if row.kind == Kind.DEADLINE_REMINDER and not (row.expires_at and now > row.expires_at):
+                deadline = (row.chat_id, row.reference.rsplit("-", 1)[0])
+                if deadline in newest:
+                    late.append((min(newest[deadline], row, key=_due), "a later reminder went"))
+                newest[deadline] = max(newest.get(deadline, row), row, key=_due)
+        dropped = {row.id for row, _ in late}
+        return [row for row in rows if row.id not in dropped], late
 
     async def _deliver(self, row: Delivery) -> Result:
         async with self.db.session() as session:
@@ -127,8 +153,12 @@ class Dispatcher:
             if moved:  # moved twice in a row: something is wrong, try again later
                 return Result(DeliveryStatus.PENDING, str(exc), retry_in=BACKOFF_CAP)
             await self.on_moved(chat.platform, chat.external_id, exc.new_chat_id)
-            chat.external_id = exc.new_chat_id
-            return await self._attempt(row, chat, text, moved=True)
+            async with self.db.session() as session:
+                now_at = await session.get(Chat, chat.id)
+            if now_at is None or not now_at.active or now_at.external_id != exc.new_chat_id:
+                # the new chat was already registered on its own: its own rows serve it
+                return Result(DeliveryStatus.CANCELLED, "the chat moved into another one")
+            return await self._attempt(row, now_at, text, moved=True)
         except ChatUnreachable as exc:
             return Result(DeliveryStatus.FAILED, f"unreachable: {exc}", unreachable=True)
         except RetryLater as exc:
@@ -145,13 +175,23 @@ class Dispatcher:
     def text(self, row: Delivery, unit: Unit | None) -> str | None:
         """The row's message for its unit, from the campaign as it is now (None: gone from it)."""
         core_unit = as_core(unit) if unit is not None else None
+        if row.kind in HELD_BACK:  # planned before it was held back
+            return None
         if row.payload and "text" in row.payload:
             return render(Kind.ANNOUNCEMENT, campaign=self.campaign, unit=core_unit, **row.payload)
         planned = timeline(self.campaign, [core_unit] if core_unit else None)
         for delivery in planned:
             if (delivery.kind, delivery.reference) == (row.kind, row.reference):
-                return render_delivery(delivery, self.campaign)
+                return render_delivery(self._as_of_now(delivery), self.campaign)
         return None
+
+    def _as_of_now(self, delivery: TimelineDelivery) -> TimelineDelivery:
+        """A reminder sent late says how many days are really left."""
+        if delivery.kind is not Kind.DEADLINE_REMINDER:
+            return delivery
+        today = self.clock.now().astimezone(self.campaign.tz).date()
+        left = max((delivery.context["deadline"].last_day() - today).days, 0)
+        return replace(delivery, context={**delivery.context, "days": left})
 
     async def _record(self, row: Delivery, result: Result, text: str | None) -> None:
         async with self.db.session() as session, session.begin():
@@ -201,3 +241,7 @@ def interleaved(rows: list[Delivery]) -> list[Delivery]:
         keyed.append((row.due_at, turn[row.chat_id], row.id, row))
         turn[row.chat_id] += 1
     return [row for *_, row in sorted(keyed, key=lambda k: k[:3])]
+
+
+def _due(row: Delivery) -> tuple[dt.datetime, int]:
+    return (row.due_at, row.id)

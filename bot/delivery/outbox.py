@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign import units as core
 from bot.campaign.model import Campaign
-from bot.campaign.timeline import Kind, timeline
+from bot.campaign.timeline import Delivery as TimelineDelivery
+from bot.campaign.timeline import Kind, timeline, useful_until
 from bot.store.chats import UnitChat, active_unit_chats
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
 
@@ -36,38 +37,69 @@ def as_core(unit: Unit) -> core.Unit:
 async def plan_chat(
     session: AsyncSession, campaign_key: str, campaign: Campaign, target: UnitChat, now: dt.datetime
 ) -> int:
-    """Add the chat's deliveries still ahead of `now` (reviving cancelled ones); count them."""
-    wanted = {
+    """Bring the chat's rows in line with the campaign as it is now; count the changes.
+
+    Deliveries still ahead are added (a late unit still gets the next ceremony notice), pending
+    rows follow moved dates, cancelled rows come back for a chat that came back, and pending rows
+    the campaign no longer has are cancelled, never deleted.
+    """
+    planned = {
         delivery_key(campaign_key, d.kind, d.reference, target.chat): d
         for d in timeline(campaign, [as_core(target.unit)])
-        if d.at > now and d.kind not in HELD_BACK
+        if d.kind not in HELD_BACK
     }
-    if not wanted:
-        return 0
-    known = {
+    rows = {
         row.key: row
-        for row in await session.scalars(select(Delivery).where(Delivery.key.in_(wanted)))
+        for row in await session.scalars(
+            select(Delivery).where(
+                Delivery.chat_id == target.chat.id,
+                Delivery.campaign == campaign_key,
+                Delivery.payload.is_(None),  # broadcasts are not the campaign's to re-plan
+            )
+        )
     }
     changed = 0
-    for key, d in wanted.items():
-        row = known.get(key)
-        if row is not None and row.status == DeliveryStatus.CANCELLED:  # the chat came back
-            row.status, row.unit_id, row.due_at = DeliveryStatus.PENDING, target.unit.id, d.at
+    for key, row in rows.items():
+        if key not in planned and row.status == DeliveryStatus.PENDING:
+            row.status = DeliveryStatus.CANCELLED
             changed += 1
-        elif row is None:
-            changed += 1
-            session.add(
-                Delivery(
-                    key=key,
-                    campaign=campaign_key,
-                    kind=d.kind,
-                    reference=d.reference,
-                    chat_id=target.chat.id,
-                    unit_id=target.unit.id,
-                    due_at=d.at,
-                )
+    for key, d in planned.items():
+        row = rows.get(key)
+        expires = useful_until(d, campaign)
+        if row is None:
+            if d.at > now:
+                session.add(_row(key, campaign_key, d, target, expires))
+                changed += 1
+        elif row.status == DeliveryStatus.CANCELLED and d.at > now:  # the chat came back
+            row.status, row.unit_id, row.due_at, row.expires_at = (
+                DeliveryStatus.PENDING,
+                target.unit.id,
+                d.at,
+                expires,
             )
+            changed += 1
+        elif row.status == DeliveryStatus.PENDING and (row.due_at, row.expires_at) != (
+            d.at,
+            expires,
+        ):  # the campaign file moved it
+            row.due_at, row.expires_at = d.at, expires
+            changed += 1
     return changed
+
+
+def _row(
+    key: str, campaign_key: str, d: TimelineDelivery, target: UnitChat, expires: dt.datetime
+) -> Delivery:
+    return Delivery(
+        key=key,
+        campaign=campaign_key,
+        kind=d.kind,
+        reference=d.reference,
+        chat_id=target.chat.id,
+        unit_id=target.unit.id,
+        due_at=d.at,
+        expires_at=expires,
+    )
 
 
 async def plan(
@@ -86,6 +118,7 @@ async def broadcast(
     text: str,
     types: Collection[str],
     at: dt.datetime,
+    tz: dt.tzinfo = dt.UTC,
 ) -> list[Delivery]:
     """A coordinator's announcement: one row per active registered chat of `types` (or all)."""
     reference = f"broadcast-{uuid.uuid4().hex[:12]}"
@@ -98,6 +131,7 @@ async def broadcast(
             chat_id=target.chat.id,
             unit_id=target.unit.id,
             due_at=at,
+            expires_at=_end_of_day(at, tz),  # news of the day: stale tomorrow
             payload={"text": text},
         )
         for target in await active_unit_chats(session, types)
@@ -105,6 +139,11 @@ async def broadcast(
     session.add_all(rows)
     await session.flush()
     return rows
+
+
+def _end_of_day(at: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    day = at.astimezone(tz).date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(), tz)
 
 
 async def claim_due(
@@ -163,3 +202,15 @@ async def outcome(session: AsyncSession, ids: Collection[int]) -> dict[str, int]
         select(Delivery.status, func.count()).where(Delivery.id.in_(ids)).group_by(Delivery.status)
     )
     return {status: count for status, count in rows}
+
+
+async def upcoming(session: AsyncSession, limit: int = 5) -> list[tuple[dt.datetime, str, int]]:
+    """The next moments something goes out: (when, kind, how many chats)."""
+    rows = await session.execute(
+        select(Delivery.due_at, Delivery.kind, func.count())
+        .where(Delivery.status == DeliveryStatus.PENDING)
+        .group_by(Delivery.due_at, Delivery.kind)
+        .order_by(Delivery.due_at)
+        .limit(limit)
+    )
+    return [(due, kind, count) for due, kind, count in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Chat, Member, Unit, utcnow
@@ -120,3 +120,13 @@ async def all_units(session: AsyncSession) -> list[Unit]:
 
 async def registered_chats(session: AsyncSession) -> list[Chat]:
     return list(await session.scalars(select(Chat).where(Chat.unit_id.is_not(None))))
+
+
+async def active_per_platform(session: AsyncSession) -> dict[str, int]:
+    """Registered chats Loa can write to, per platform."""
+    rows = await session.execute(
+        select(Chat.platform, func.count())
+        .where(Chat.unit_id.is_not(None), Chat.active.is_(True))
+        .group_by(Chat.platform)
+    )
+    return {platform: count for platform, count in rows}

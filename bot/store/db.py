@@ -7,13 +7,16 @@ URL is normalised here and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
@@ -23,9 +26,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.campaign.checks import Invalid, Problem
 from bot.config import DEFAULT_DATABASE_URL
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+LOCK = 0x4C6F61  # "Loa": the advisory lock key of `loa run` on PostgreSQL
 
 # The asyncio driver for a URL that names none; psycopg 3 serves sync (Alembic CLI) and async.
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "psycopg"}
@@ -103,6 +108,37 @@ class Database:
                 lambda sync: MigrationContext.configure(sync).get_current_revision()
             )
 
+    @contextlib.asynccontextmanager
+    async def only_instance(self) -> AsyncIterator[None]:
+        """Hold the database for this process: `loa run` takes back at start the claims a killed
+        predecessor left, which would be the live sender's claims if two ran at once.
+
+        PostgreSQL: a session advisory lock; SQLite: a lock on a file next to the database.
+        Raises `Invalid` when another process holds it.
+        """
+        if self.engine.dialect.name == "postgresql":
+            async with self.engine.connect() as connection:
+                held = await connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK})
+                await connection.commit()
+                if not held:
+                    raise _running(self.url)
+                try:
+                    yield
+                finally:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
+                    await connection.commit()
+            return
+        database = make_url(self.url).database
+        if not database or _in_memory(database):
+            yield
+            return
+        with open(f"{database}.lock", "w") as lock_file:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise _running(self.url) from None
+            yield
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -116,6 +152,10 @@ class Database:
         # A fresh connection, not in a transaction: env.py decides how to run (see there).
         async with self.engine.connect() as connection:
             await connection.run_sync(_run_alembic, action, revision)
+
+
+def _running(url: str) -> Invalid:
+    return Invalid([Problem(("DATABASE_URL",), "instance_running", {"url": display_url(url)})])
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -145,6 +145,7 @@ class Delivery(Base):
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
     due_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]  # sent late until then, else missed; None: any time
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. an announcement's text
     text: Mapped[str | None] = mapped_column(Text)  # as sent

@@ -99,6 +99,6 @@ async def test_the_timeline_goes_out_when_due_once_per_group(sandbox, database):
         statuses = Counter(
             (row.kind, row.status) for row in await session.scalars(select(Delivery))
         )
-    assert statuses[("opening_notice", "sent")] == 2
+    assert statuses[("opening_notice", "sent")] == 2, statuses
     assert not any(status == "failed" for _, status in statuses)
     assert sum("📅" in m["text"] for g in groups.values() for m in world.sandbox.sent(g)) == 2

@@ -72,6 +72,8 @@ async def test_serving_at_debug_in_webhook_mode_never_prints_a_secret(tmp_path):
             output = (await asyncio.wait_for(process.communicate(), 30))[0].decode()
     assert process.returncode == 0, output
     assert "telegram: @loa_bot connected (webhook)" in output
+    assert "Loa đang phục vụ: Tuần lễ hưởng ứng học tập suốt đời năm 2023" in output
+    assert "- Telegram (webhook): 0 nhóm/cuộc trò chuyện đã đăng ký" in output
     assert "DEBUG" in output  # it did log at DEBUG
     for secret in (TOKEN, TOKEN.split(":")[1], SECRET):
         assert secret not in output

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.store.models import AuditEntry, Chat, Unit
 from tests.conftest import SCHEDULES
+from tests.store.test_db import HEAD
 
 CAMPAIGN = SCHEDULES / "2023-lac-thuy.yaml"
 LAC_THUY = SCHEDULES / "units" / "lac-thuy.csv"
@@ -142,11 +143,11 @@ def test_db_upgrade_on_a_fresh_path(env, tmp_path, capsys):
     env(f"sqlite:///{path}")
     assert main(["db", "upgrade"]) == 0
     assert capsys.readouterr().out.strip() == (
-        f"Đã cập nhật cơ sở dữ liệu {path}: phiên bản trống → 0001."
+        f"Đã cập nhật cơ sở dữ liệu {path}: phiên bản trống → {HEAD}."
     )
     assert path.is_file()
     assert main(["db", "upgrade"]) == 0
-    assert "đã ở phiên bản mới nhất (0001)" in capsys.readouterr().out
+    assert f"đã ở phiên bản mới nhất ({HEAD})" in capsys.readouterr().out
 
 
 def test_units_list_on_the_default_database_creates_it(env, tmp_path, capsys):

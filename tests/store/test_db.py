@@ -12,12 +12,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, StatementError
 
+from bot.campaign.checks import Invalid
+from bot.messages import describe
 from bot.store import db as db_module
-from bot.store.db import Database, database_url, display_url
+from bot.store.db import Database, alembic_config, database_url, display_url
 from bot.store.models import AuditEntry, Base, Chat, Unit
 from tests.conftest import ROOT
 
@@ -61,6 +64,9 @@ def test_a_sqlite_file_is_shown_as_its_path(tmp_path, monkeypatch):
     assert display_url(database_url("sqlite:///Tài liệu/loa.db")) == "Tài liệu/loa.db"
 
 
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def columns(sync_connection) -> dict[str, set[str]]:
     inspector = inspect(sync_connection)
     return {t: {c["name"] for c in inspector.get_columns(t)} for t in inspector.get_table_names()}
@@ -72,7 +78,7 @@ async def test_upgrade_creates_every_table(db):
     assert set(found) == TABLES
     for table in Base.metadata.sorted_tables:
         assert found[table.name] == set(table.columns.keys())
-    assert await db.revision() == "0001"
+    assert await db.revision() == HEAD
 
 
 def differences(sync_connection) -> list:
@@ -109,7 +115,7 @@ async def test_the_alembic_command_uses_database_url_and_finds_nothing_to_genera
     )
     assert done.returncode == 0, done.stderr
     assert "No new upgrade operations detected" in done.stdout + done.stderr
-    assert await db.revision() == "0001"
+    assert await db.revision() == HEAD
 
 
 async def test_aware_datetimes_round_trip_as_utc(db):
@@ -142,12 +148,12 @@ async def test_foreign_keys_are_enforced(db):
 
 
 def with_extra_migration(tmp_path: Path, monkeypatch, body: str) -> None:
-    """Point `Database` at a copy of the migrations with a revision 0002 of `body`."""
+    """Point `Database` at a copy of the migrations with one more revision, of `body`."""
     copy = tmp_path / "migrations"
     shutil.copytree(db_module.MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    header = 'import sqlalchemy as sa\nfrom alembic import op\n\nrevision = "0002"\n'
-    header += 'down_revision = "0001"\nbranch_labels = depends_on = None\n\n'
-    (copy / "versions" / "0002_extra.py").write_text(header + dedent(body), encoding="utf-8")
+    header = 'import sqlalchemy as sa\nfrom alembic import op\n\nrevision = "extra"\n'
+    header += f'down_revision = "{HEAD}"\nbranch_labels = depends_on = None\n\n'
+    (copy / "versions" / "extra.py").write_text(header + dedent(body), encoding="utf-8")
     monkeypatch.setattr(db_module, "MIGRATIONS", copy)
 
 
@@ -165,7 +171,7 @@ async def test_a_failed_migration_changes_nothing(db, tmp_path, monkeypatch):
     )
     with pytest.raises(Exception, match="no_such_table"):
         await db.upgrade()
-    assert await db.revision() == "0001"
+    assert await db.revision() == HEAD
     async with db.engine.connect() as connection:
         found = await connection.run_sync(columns)
     assert set(found) == TABLES
@@ -204,6 +210,20 @@ async def test_a_table_rebuilt_by_a_batch_migration_keeps_what_refers_to_it(
             if connection.dialect.name == "sqlite":
                 assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
     finally:
-        await db.downgrade("0001")  # the PostgreSQL database is shared by the next tests
+        await db.downgrade(HEAD)  # the PostgreSQL database is shared by the next tests
     async with db.session() as session:
         assert await session.scalar(select(Chat.unit_id)) == unit.id
+
+
+async def test_only_one_loa_run_may_hold_a_database(db):
+    other = Database(db.url)
+    try:
+        async with db.only_instance():
+            with pytest.raises(Invalid) as caught:
+                async with other.only_instance():
+                    pass
+            assert "một tiến trình loa run khác đang phục vụ" in describe(caught.value.problems[0])
+        async with other.only_instance():  # free again once the first let go
+            pass
+    finally:
+        await other.dispose()
