@@ -38,20 +38,47 @@ def test_commands_are_parsed_the_way_people_type_them(text, parsed):
     assert parse(text) == parsed
 
 
+NOW = dt.datetime(2023, 9, 25, 10, tzinfo=VN)
+
+
 @pytest.mark.parametrize(
     ("args", "types", "text"),
     [
         ("Họp gấp lúc 14h", [], "Họp gấp lúc 14h"),
         ("tthtcd Họp gấp", ["tthtcd"], "Họp gấp"),
-        ("tthtcd\nHọp gấp\nlúc 14h", ["tthtcd"], "Họp gấp\nlúc 14h"),  # typed on a phone
         ("TTHTCD Họp gấp", ["tthtcd"], "Họp gấp"),
+        ("tthtcd\nHọp gấp\nlúc 14h", ["tthtcd"], "Họp gấp\nlúc 14h"),  # typed on a phone
         ("tthtcd", [], "tthtcd"),  # a code alone is the text, not an empty broadcast
         ("truong-hoc-x Họp", [], "truong-hoc-x Họp"),
+        ("14h00 họp tổ", [], "14h00 họp tổ"),  # a time alone is text: scheduling needs a date
         ("   ", [], ""),
     ],
 )
-def test_a_leading_audience_code_narrows_a_broadcast(args, types, text):
-    assert parse_broadcast(args, ["truong-hoc", "tthtcd"]) == (types, text)
+def test_a_leading_audience_code_narrows_a_broadcast(seeds, args, types, text):
+    asked = parse_broadcast(args, seeds["lac-thuy"], NOW)
+    assert (asked.types, asked.text, asked.at, asked.problem) == (types, text, None, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "at", "types", "problem"),
+    [
+        ("02/10 7h00 Khai mạc", dt.datetime(2023, 10, 2, 7, tzinfo=VN), [], None),
+        (
+            "tthtcd 02/10/2023 14h30 Họp",
+            dt.datetime(2023, 10, 2, 14, 30, tzinfo=VN),
+            ["tthtcd"],
+            None,
+        ),
+        ("2/10 Khai mạc", dt.datetime(2023, 10, 2, 7, tzinfo=VN), [], None),  # at send_at
+        ("31/09 7h00 X", None, [], "broadcast_bad_date"),
+        ("20/09 7h00 X", dt.datetime(2023, 9, 20, 7, tzinfo=VN), [], "broadcast_past"),
+        ("02/10 22h00 X", dt.datetime(2023, 10, 2, 22, tzinfo=VN), [], "broadcast_quiet"),
+    ],
+)
+def test_a_date_and_time_schedule_a_broadcast(seeds, args, at, types, problem):
+    asked = parse_broadcast(args, seeds["lac-thuy"], NOW)
+    assert (asked.at, asked.types, asked.problem) == (at, types, problem)
+    assert args.endswith(asked.text) and asked.text[0].isalpha()
 
 
 def test_upcoming_events_for_a_unit_type(seeds):

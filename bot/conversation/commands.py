@@ -40,6 +40,8 @@ COMMANDS = {
         Command("huydangky", registration.unregister),
         Command("thongbao", coordinator.broadcast, coordinators_only=True),
         Command("tiendo", coordinator.progress, coordinators_only=True),
+        Command("lichthongbao", coordinator.scheduled, coordinators_only=True),
+        Command("huythongbao", coordinator.cancel_scheduled, coordinators_only=True),
     ]
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -214,3 +215,41 @@ async def upcoming(session: AsyncSession, limit: int = 5) -> list[tuple[dt.datet
         .limit(limit)
     )
     return [(due, kind, count) for due, kind, count in rows]
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A coordinator's announcement waiting for its time; `number` is how they name it."""
+
+    number: int
+    at: dt.datetime
+    chats: int
+    text: str
+
+
+async def scheduled_broadcasts(session: AsyncSession) -> list[Scheduled]:
+    rows = await session.execute(
+        select(Delivery.reference, func.min(Delivery.id), func.min(Delivery.due_at), func.count())
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.payload.is_not(None))
+        .group_by(Delivery.reference)
+        .order_by(func.min(Delivery.due_at))
+    )
+    found = []
+    for _, first, at, count in rows:
+        row = await session.get(Delivery, first)
+        assert row is not None and row.payload is not None
+        found.append(Scheduled(first, at, count, row.payload["text"]))
+    return found
+
+
+async def cancel_broadcast(session: AsyncSession, number: int) -> int:
+    """Cancel the pending rows of the announcement `number` names; how many were cancelled."""
+    first = await session.get(Delivery, number)
+    if first is None or first.payload is None:
+        return 0
+    cancelled = await session.execute(
+        update(Delivery)
+        .where(Delivery.reference == first.reference, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED)
+    )
+    return cancelled.rowcount
