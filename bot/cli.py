@@ -8,6 +8,7 @@ import dataclasses
 import json
 import logging
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign, load_units
 from bot.campaign.timeline import timeline
 from bot.config import Settings
+from bot.delivery import outbox
 from bot.messages import describe, render, render_delivery
 from bot.store.db import Database, display_url
 from bot.store.models import AuditEntry
@@ -41,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     preview.add_argument("file", type=Path, metavar="FILE")
     preview.add_argument("--units", type=Path, metavar="CSV", help="expand over these units")
     preview.add_argument("--json", action="store_true", help="print the JSON array of DESIGN.md §4")
+    preview.add_argument(
+        "--status", action="store_true", help="how each went, from DATABASE_URL's outbox"
+    )
     preview.set_defaults(run=_preview)
 
     db = commands.add_parser("db", help="the database (DATABASE_URL)")
@@ -97,6 +102,7 @@ def _preview(args: argparse.Namespace) -> int:
             print(describe(problem), file=sys.stderr)
         return INVALID
     rows = [(d, render_delivery(d, campaign)) for d in timeline(campaign, units)]
+    went = _statuses(service.campaign_key(args.file)) if args.status else None
     if args.json:
         objects = [
             {
@@ -105,13 +111,26 @@ def _preview(args: argparse.Namespace) -> int:
                 "audience": d.addressee,
                 "template": d.template,
                 "text": text,
+                **({"status": dict(went.get((d.kind, d.reference), {}))} if went else {}),
             }
             for d, text in rows
         ]
         print(json.dumps(objects, ensure_ascii=False, indent=2))
     else:
-        print(render("preview", campaign=campaign, deliveries=rows))
+        print(render("preview", campaign=campaign, deliveries=rows, went=went))
     return 0
+
+
+def _statuses(campaign_key: str) -> dict[tuple[str, str], Counter[str]]:
+    """How the campaign's deliveries went, from the outbox of DATABASE_URL."""
+
+    async def read() -> dict[tuple[str, str], Counter[str]]:
+        async with Database(Settings.from_env().database_url) as db:
+            await db.upgrade()
+            async with db.session() as session:
+                return await outbox.statuses(session, campaign_key)
+
+    return asyncio.run(read())
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -145,8 +145,12 @@ async def progress(loa: Loa, message: InboundMessage, args: str) -> None:
     async with loa.db.session() as session:
         units = await chats.all_units(session)
         bound = await chats.registered_chats(session)
+        went = await outbox.statuses(session, loa.campaign_key)
+    missed = sum(counts[DeliveryStatus.MISSED] for counts in went.values())
     by_unit: dict[int | None, list[Chat]] = defaultdict(list)
     for chat in bound:
         by_unit[chat.unit_id].append(chat)
     active = {chat.unit_id for chat in bound if chat.active}
-    await loa.reply(message, "replies/progress", units=units, chats=by_unit, active=active)
+    await loa.reply(
+        message, "replies/progress", units=units, chats=by_unit, active=active, missed=missed
+    )

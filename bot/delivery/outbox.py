@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -253,3 +254,16 @@ async def cancel_broadcast(session: AsyncSession, number: int) -> int:
         .values(status=DeliveryStatus.CANCELLED)
     )
     return cancelled.rowcount
+
+
+async def statuses(session: AsyncSession, campaign_key: str) -> dict[tuple[str, str], Counter[str]]:
+    """How each delivery of the campaign went, over all its chats: (kind, reference) -> counts."""
+    rows = await session.execute(
+        select(Delivery.kind, Delivery.reference, Delivery.status, func.count())
+        .where(Delivery.campaign == campaign_key)
+        .group_by(Delivery.kind, Delivery.reference, Delivery.status)
+    )
+    found: dict[tuple[str, str], Counter[str]] = {}
+    for kind, reference, status, count in rows:
+        found.setdefault((kind, reference), Counter())[status] += count
+    return found
