@@ -33,6 +33,7 @@ class Sender:
         self.dispatcher, self.db, self.clock = dispatcher, db, clock
         self.scheduler = AsyncIOScheduler(timezone=tz)
         self._running: asyncio.Task[None] | None = None
+        self._woken = False  # woken while a look was running: APScheduler refuses a second one
 
     def start(self) -> None:
         self.scheduler.start()
@@ -40,6 +41,7 @@ class Sender:
 
     def wake(self) -> None:
         """Something is due now (a broadcast, a late registration): look at the outbox now."""
+        self._woken = True
         self._schedule(0)
 
     async def stop(self) -> None:
@@ -77,6 +79,7 @@ class Sender:
 
     async def _look(self) -> None:
         self._running = asyncio.current_task()
+        self._woken = False
         wait = IDLE_CHECK
         try:
             await self.dispatcher.send_due()
@@ -89,5 +92,7 @@ class Sender:
             wait = ERROR_PAUSE
         finally:
             self._running = None
+            if self._woken:  # a wake during this look may have been refused: look again now
+                wait = 0
             # after this run has ended, so that the next one is not refused as overlapping
             asyncio.get_running_loop().call_soon(self._schedule, wait)
