@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint run check clean
+.PHONY: demo test lint run bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,11 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests
-	$(BIN)/ruff format --check bot tests
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff format --check bot tests bench
+
+bench: $(STAMP)  ## one announcement to 1,000 groups on the sandbox (about 2 minutes)
+	$(BIN)/python bench/broadcast.py
 
 run: $(STAMP)  ## serve real chats: TELEGRAM_BOT_TOKEN, LOA_CAMPAIGN (and more) from the environment or .env
 	$(BIN)/loa run

@@ -68,6 +68,7 @@ CONCURRENT_UPDATES = 64
 PART_TRIES = 3
 GROUP_BURST = 3
 OVERALL_SHARE = 0.96  # of Telegram's overall rate: a margin for jitter between here and there
+TOLERANCE = 0.002  # seconds a paced slot may be late and still count as on time
 _GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
@@ -82,25 +83,45 @@ class TelegramLimits:
     private_per_second: float = 1
 
 
+class Pacer:
+    """At most one request every `interval` seconds, on a fixed schedule: the next slot counts
+    from the last slot, not from when the timer fired, so the millisecond asyncio's timers lose
+    each time is not lost for good (a token bucket of one loses it on every message). A slot
+    missed by more than `TOLERANCE` is not made up, so the schedule never runs ahead of the rate.
+    """
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1 / per_second
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            while (wait := self._next - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            self._next = max(self._next, loop.time() - TOLERANCE) + self.interval
+
+
 class ChatRateLimiter(AIORateLimiter):
     """PTB's limiter, shaped so that Telegram never answers 429.
 
     Telegram counts in sliding windows; PTB's token buckets allow a burst on top of their rate,
-    so each bucket is sized so that burst + rate stays within the window's limit: overall one at
-    a time at 96% of the rate, groups a burst of 3 and then the rest of their minute. The
-    private-chat limit, which PTB leaves to us, is added: eleven data prompts to a principal
-    must not come back as 429s.
+    so a group's bucket is sized so that burst + rate stays within its minute (a burst of 3, then
+    the rest). The overall limit is a `Pacer` at 96% of the rate, which a bucket of one cannot
+    hold (it falls to 94%). The private-chat limit, which PTB leaves to us, is added: eleven
+    data prompts to a principal must not come back as 429s.
     """
 
     def __init__(self, limits: TelegramLimits = TelegramLimits()) -> None:
         burst = max(1, min(GROUP_BURST, int(limits.group_per_minute) // 4))
         steady = max(limits.group_per_minute - burst, 1)
         super().__init__(
-            overall_max_rate=1,
-            overall_time_period=1 / (limits.overall_per_second * OVERALL_SHARE),
+            overall_max_rate=0,  # paced below instead
             group_max_rate=burst,
             group_time_period=60 * burst / steady,
         )
+        self._overall = Pacer(limits.overall_per_second * OVERALL_SHARE)
         self._private_period = 1 / limits.private_per_second
         self._private: dict[int, AsyncLimiter] = {}
         self._quiet_until = 0.0  # loop time before which Telegram asked for silence
@@ -114,11 +135,14 @@ class ChatRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
+        chat_id = data.get("chat_id")
+
         async def when_allowed(*call_args: Any, **call_kwargs: Any) -> Any:
+            if chat_id is not None:  # what Telegram counts: messages to chats
+                await self._overall.wait()
             await self._quiet()  # checked last, right before the request leaves
             return await callback(*call_args, **call_kwargs)
 
-        chat_id = data.get("chat_id")
         private = isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith("send")
         limiter = (
             self._private.setdefault(chat_id, AsyncLimiter(1, self._private_period))
