@@ -115,3 +115,33 @@ async def test_recent_counts_an_action_by_chat_or_by_person(db):
             session, "registration_refused", since, chat=other, actor="telegram:1"
         )
     assert (len(by_chat), len(by_person)) == (1, 3)  # the person's two, and the chat's other one
+
+
+async def test_editing_the_campaign_moves_and_cancels_only_what_is_pending(db):
+    campaign = load_campaign(SCHEDULES / SEEDS["lac-thuy"])
+    [target] = await registered(db, "a")
+    async with db.session() as session, session.begin():
+        await outbox.plan_chat(session, "c", campaign, target, BEFORE_THE_WEEK)
+    async with db.session() as session, session.begin():  # one notice already went out
+        sent = await session.scalar(select(Delivery).where(Delivery.reference == "opening-3"))
+        sent.status = DeliveryStatus.SENT
+
+    [report] = campaign.deadlines
+    edited = campaign.model_copy(
+        update={
+            "opening": None,  # the office dropped the ceremony
+            "deadlines": [report.model_copy(update={"date": dt.date(2023, 10, 14)})],
+        }
+    )
+    async with db.session() as session, session.begin():
+        changed = await outbox.plan_chat(session, "c", edited, target, BEFORE_THE_WEEK)
+
+    async with db.session() as session:
+        rows = {r.reference: r for r in await session.scalars(select(Delivery))}
+    assert rows["opening-3"].status == DeliveryStatus.SENT  # history is never rewritten
+    assert (rows["opening-1"].status, rows["opening"].status) == ("cancelled", "cancelled")
+    assert rows["bao-cao-3"].due_at == dt.datetime(
+        2023, 10, 10, 7, tzinfo=VN
+    )  # 3 days before 13/10
+    assert rows["bao-cao-3"].status == DeliveryStatus.PENDING
+    assert changed == 2 + 3  # two cancelled, three reminders moved
