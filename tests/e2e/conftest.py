@@ -105,6 +105,15 @@ class World:
             await self.sandbox.wait_sent(self.coordinator.id, told + 1)
         return reply
 
+    async def registered_groups(self, *unit_codes: str) -> dict[str, int]:
+        """A group per unit, registered by its admin: unit code -> chat id."""
+        principal = self.person("Hiệu trưởng")
+        groups = {}
+        for code in unit_codes:
+            groups[code] = await self.group(f"Nhóm {code}", admins=(principal,))
+            await self.register(groups[code], code, principal)
+        return groups
+
     def notices(self) -> list[str]:
         """What the coordinator received in their private chat."""
         return [m["text"] for m in self.sandbox.sent(self.coordinator.id)]

@@ -10,22 +10,13 @@ from bot.store.models import Delivery
 from tests.e2e.conftest import TOKEN, VN, Running, start_world
 
 
-async def register_units(world, *codes):
-    principal = world.person("Hiệu trưởng")
-    groups = {}
-    for code in codes:
-        groups[code] = await world.group(f"Nhóm {code}", admins=(principal,))
-        await world.register(groups[code], code, principal)
-    return groups
-
-
 def announcements(world, chat):
     return [m["text"] for m in world.sandbox.sent(chat) if "📢 Thông báo:" in m["text"]]
 
 
 async def test_a_broadcast_reaches_every_registered_group_exactly_once(world):
-    groups = await register_units(
-        world, "th-chi-ne", "thcs-chi-ne", "mn-an-binh", "tthtcd-an-binh", "tthtcd-dong-tam"
+    groups = await world.registered_groups(
+        "th-chi-ne", "thcs-chi-ne", "mn-an-binh", "tthtcd-an-binh", "tthtcd-dong-tam"
     )
     unregistered = await world.group("Nhóm chưa đăng ký", world.person("Ai đó"))
     text = "Đề nghị các đơn vị gửi ảnh hoạt động\ntrước 16h hôm nay."
@@ -43,7 +34,7 @@ async def test_a_broadcast_reaches_every_registered_group_exactly_once(world):
 
 
 async def test_a_broadcast_to_one_unit_type(world):
-    groups = await register_units(world, "th-chi-ne", "tthtcd-an-binh")
+    groups = await world.registered_groups("th-chi-ne", "tthtcd-an-binh")
     reply = await world.coordinator.asks(
         world.coordinator.id, "/thongbao tthtcd Họp trực tuyến 14h"
     )
@@ -63,7 +54,7 @@ async def test_thongbao_without_text_explains_itself(world):
 
 
 async def test_a_broadcast_to_a_group_that_removed_the_bot_is_reported(world):
-    groups = await register_units(world, "th-chi-ne", "thcs-chi-ne")
+    groups = await world.registered_groups("th-chi-ne", "thcs-chi-ne")
     world.sandbox.remove_bot(groups["thcs-chi-ne"], TOKEN)  # bot kicked; Loa not yet told...
     await world.sandbox.wait_sent(world.coordinator.id, len(world.notices()) + 1)  # ...now it is
 
@@ -80,7 +71,7 @@ async def test_the_timeline_goes_out_when_due_once_per_group(sandbox, database):
     clock = Running(dt.datetime(2023, 10, 1, 6, 0, tzinfo=VN))
     world = await start_world(sandbox, database, clock)
     try:
-        groups = await register_units(world, "th-chi-ne", "tthtcd-dong-tam")
+        groups = await world.registered_groups("th-chi-ne", "tthtcd-dong-tam")
         # one second before the ceremony notice of 01/10/2023 7h00 (the day before the opening)
         clock.set(dt.datetime(2023, 10, 1, 6, 59, 59, tzinfo=VN))
         world.loa.wake()

@@ -21,15 +21,6 @@ async def live(sandbox, database):
     await world.loa.stop()
 
 
-async def registered_groups(world, *codes):
-    principal = world.person("Hiệu trưởng")
-    groups = {}
-    for code in codes:
-        groups[code] = await world.group(f"Nhóm {code}", admins=(principal,))
-        await world.register(groups[code], code, principal)
-    return groups
-
-
 async def rows(world, **where):
     async with world.db.session() as session:
         query = select(Delivery).filter_by(**where).order_by(Delivery.id)
@@ -37,7 +28,7 @@ async def rows(world, **where):
 
 
 async def test_a_broadcast_through_5xx_and_429_still_arrives_once_everywhere(live):
-    groups = await registered_groups(live, "th-chi-ne", "thcs-chi-ne", "tthtcd-an-binh")
+    groups = await live.registered_groups("th-chi-ne", "thcs-chi-ne", "tthtcd-an-binh")
     live.sandbox.fail_next("sendMessage", count=2, status=502, description="Bad Gateway")
     live.sandbox.fail_next(
         "sendMessage", count=1, status=429, description="Too Many Requests: retry after 1"
@@ -58,7 +49,7 @@ async def test_a_broadcast_through_5xx_and_429_still_arrives_once_everywhere(liv
 
 
 async def test_a_403_on_sending_deactivates_the_chat_and_tells_the_coordinator(live):
-    groups = await registered_groups(live, "thcs-khoan-du")
+    groups = await live.registered_groups("thcs-khoan-du")
     told = len(live.notices())
     async with live.db.session() as session, session.begin():
         [row] = await outbox.broadcast(
@@ -82,7 +73,7 @@ async def test_a_403_on_sending_deactivates_the_chat_and_tells_the_coordinator(l
 
 
 async def test_a_message_that_cannot_be_rendered_fails_alone(live, monkeypatch):
-    await registered_groups(live, "th-chi-ne")
+    await live.registered_groups("th-chi-ne")
     async with live.db.session() as session, session.begin():
         broken = await outbox.broadcast(
             session, live.loa.campaign_key, "A", [], live.loa.clock.now()
@@ -107,7 +98,7 @@ async def test_a_message_that_cannot_be_rendered_fails_alone(live, monkeypatch):
 
 
 async def test_stopping_does_not_wait_for_a_broadcast_still_retrying(live):
-    await registered_groups(live, "th-chi-ne")
+    await live.registered_groups("th-chi-ne")
     live.sandbox.fail_next("sendMessage", count=50, status=502, description="Bad Gateway")
     await live.coordinator.says(live.coordinator.id, "/thongbao Thử")
     await asyncio.sleep(0.5)
@@ -120,7 +111,7 @@ async def test_stopping_does_not_wait_for_a_broadcast_still_retrying(live):
 async def test_rows_claimed_by_a_process_that_died_are_sent_at_start(sandbox, database):
     clock = Running(dt.datetime(2023, 10, 3, 9, tzinfo=VN))
     first = await start_world(sandbox, database, clock)
-    group = (await registered_groups(first, "th-chi-ne"))["th-chi-ne"]
+    group = (await first.registered_groups("th-chi-ne"))["th-chi-ne"]
     await first.loa.stop()
     before = len(sandbox.sent(group))
     async with database.session() as session, session.begin():
