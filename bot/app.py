@@ -77,7 +77,7 @@ class Loa:
         self.coordinators = coordinators
         self.clock = clock or Clock()
         self.dispatcher = Dispatcher(
-            db, campaign, channels, self.chat_unreachable, self.chat_moved, self.clock
+            db, campaign, campaign_key, channels, self.chat_unreachable, self.chat_moved, self.clock
         )
         self.sender = Sender(self.dispatcher, db, self.clock, campaign.tz)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -100,7 +100,7 @@ class Loa:
         """What `loa run` prints once it is serving."""
         async with self.db.session() as session:
             chats = await chats_store.active_per_platform(session)
-            upcoming = await outbox.upcoming(session)
+            upcoming = await outbox.upcoming(session, self.campaign_key)
             units = len(await chats_store.all_units(session))
         return render(
             "run_started",

@@ -95,9 +95,12 @@ class Pacer:
         self._next = 0.0
         self._lock = asyncio.Lock()
 
-    async def wait(self) -> None:
+    async def wait(self, not_before: float = 0.0) -> None:
+        """Wait for the next slot, and not before `not_before` (loop time): after a 429's
+        silence the queue leaves at the pace, not all at once."""
         async with self._lock:
             loop = asyncio.get_running_loop()
+            self._next = max(self._next, not_before)
             while (wait := self._next - loop.time()) > 0:
                 await asyncio.sleep(wait)
             self._next = max(self._next, loop.time() - TOLERANCE) + self.interval
@@ -139,7 +142,7 @@ class ChatRateLimiter(AIORateLimiter):
 
         async def when_allowed(*call_args: Any, **call_kwargs: Any) -> Any:
             if chat_id is not None:  # what Telegram counts: messages to chats
-                await self._overall.wait()
+                await self._overall.wait(not_before=self._quiet_until)
             await self._quiet()  # checked last, right before the request leaves
             return await callback(*call_args, **call_kwargs)
 

@@ -33,29 +33,36 @@ class Broadcast:
     problem: str | None = None
 
 
-_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
+_WORD = re.compile(r"\S+")
+_DAY = re.compile(r"(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?!\S)")
+# Anything shaped like a time, valid or not (`7h00`, `7 giờ 30`, `8 h`, `7:5`, `25h`), on one line.
+_CLOCK = re.compile(r"\d+[^\S\n]*(?:giờ|h|g|:)(?:[^\S\n]*\d+)?(?!\S)", re.IGNORECASE)
+ROLLOVER = dt.timedelta(days=180)  # a yearless date further back than this means next year
 
 
 def parse_broadcast(args: str, campaign: Campaign, now: dt.datetime) -> Broadcast:
     """`[LOẠI] [NGÀY [GIỜ]] NỘI DUNG`, e.g. `tthtcd 02/10 7h00 Họp trực tuyến`.
 
-    A leading audience code narrows the broadcast to that unit type; a date (02/10, the year of
-    `now` unless written) schedules it, at the campaign's sending hour unless a time follows.
-    The text keeps its line breaks.
+    Leading tokens recognised as an audience code, a date and (after a date only) a time are
+    consumed; the text is what remains, line breaks kept, and may be empty. The code narrows the
+    broadcast to that unit type; the date (02/10: this year, or next year if that is over
+    `ROLLOVER` ago) schedules it, at the campaign's sending hour unless a time follows.
     """
     codes = {a.code for a in campaign.audiences}
-    audience_code, rest = _take(args, lambda word: word.lower() in codes)
-    day, rest = _take(rest, _DAY.match)
-    audience = [audience_code.lower()] if audience_code else []
+    code, rest = _take(args, _WORD, lambda word: word.lower() in codes)
+    audience = [code.lower()] if code else []
+    day, rest = _take(rest, _DAY)
     if day is None:
         return Broadcast(rest, audience)
-    hour, rest = _take(rest, _is_time)
-    d, m, y = _day_of(day)
+    hour, rest = _take(rest, _CLOCK)
     try:
-        date = dt.date(y or now.astimezone(campaign.tz).year, m, d)
+        date = _day_of(day, now.astimezone(campaign.tz).date())
     except ValueError:
         return Broadcast(rest, audience, problem="broadcast_bad_date")
-    time = parse_time(hour) if hour else campaign.reminders.send_at
+    try:
+        time = parse_time(hour) if hour else campaign.reminders.send_at
+    except ValueError:
+        return Broadcast(rest, audience, problem="broadcast_bad_time")
     at = dt.datetime.combine(date, time, campaign.tz)
     if at <= now:
         return Broadcast(rest, audience, at, problem="broadcast_past")
@@ -64,27 +71,26 @@ def parse_broadcast(args: str, campaign: Campaign, now: dt.datetime) -> Broadcas
     return Broadcast(rest, audience, at)
 
 
-def _take(text: str, wanted: Callable[[str], object]) -> tuple[str | None, str]:
-    """The first word if `wanted` accepts it and something follows; else None."""
-    words = text.split(maxsplit=1)
-    if len(words) == 2 and wanted(words[0]):
-        return words[0], words[1].strip()
-    return None, text.strip()
+def _take(
+    text: str, pattern: re.Pattern[str], wanted: Callable[[str], bool] = bool
+) -> tuple[str | None, str]:
+    """The token `pattern` finds at the start of `text` if `wanted` accepts it, and the rest."""
+    text = text.strip()
+    match = pattern.match(text)
+    if match and wanted(match[0]):
+        return match[0], text[match.end() :].strip()
+    return None, text
 
 
-def _day_of(word: str) -> tuple[int, int, int | None]:
+def _day_of(word: str, today: dt.date) -> dt.date:
+    """The date `word` names; ValueError if there is none (31/09, 29/02 of a common year)."""
     match = _DAY.match(word)
     assert match is not None  # taken because it matched
-    day, month, year = match.groups()
-    return int(day), int(month), int(year) if year else None
-
-
-def _is_time(word: str) -> bool:
-    try:
-        parse_time(word)
-    except ValueError:
-        return False
-    return True
+    day, month = int(match[1]), int(match[2])
+    if match[3]:
+        return dt.date(int(match[3]), month, day)
+    date = dt.date(today.year, month, day)
+    return date.replace(year=today.year + 1) if today - date > ROLLOVER else date
 
 
 async def broadcast(loa: Loa, message: InboundMessage, args: str) -> None:

@@ -8,6 +8,7 @@ network error puts the row, and the rest of that chat's batch, back for later.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections import Counter
@@ -35,8 +36,9 @@ from bot.store.models import Chat, Delivery, DeliveryAttempt, DeliveryStatus, Un
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5  # network errors and 5xx; a 429 never gives a row up
-BACKOFF_CAP = 300.0  # seconds
+MAX_ATTEMPTS = 12  # network errors and 5xx, for a row that never expires; a 429 never gives up
+BACKOFF_FIRST = 1.0  # seconds, doubling each try
+BACKOFF_CAP = 300.0  # seconds: a row that is still useful keeps trying every 5 minutes
 ERROR_PAUSE = 30.0  # seconds before a chat whose batch hit an unexpected error is tried again
 
 Unreachable = Callable[[Chat, Unit | None], Awaitable[None]]
@@ -57,13 +59,14 @@ class Dispatcher:
         self,
         db: Database,
         campaign: Campaign,
+        campaign_key: str,
         channels: Mapping[str, Channel],
         on_unreachable: Unreachable,
         on_moved: Moved,
         clock: Clock | None = None,
     ) -> None:
         self.db = db
-        self.campaign = campaign
+        self.campaign, self.campaign_key = campaign, campaign_key
         self.channels = channels
         self.on_unreachable = on_unreachable
         self.on_moved = on_moved
@@ -79,11 +82,22 @@ class Dispatcher:
         its next message, not everyone's.
         """
         async with self.db.session() as session, session.begin():
-            rows = await claim_due(session, self.clock.now(), ids)
-        rows, late = self._worth_sending(rows)
+            rows = await claim_due(session, self.clock.now(), ids, self.campaign_key)
+        try:
+            return await self._send(rows)
+        except Exception:  # e.g. the database went away mid-batch: give back what is unsent
+            with contextlib.suppress(Exception):
+                await self._postpone(rows, self.clock.now(), only_claimed=True)
+            raise
+
+    async def _send(self, rows: list[Delivery]) -> Counter[str]:
+        rows, late, night = self._worth_sending(rows)
         counts: Counter[str] = Counter({DeliveryStatus.MISSED: len(late)})
         for row, why in late:
             await self._record(row, Result(DeliveryStatus.MISSED, why), None)
+        if night:
+            await self._postpone(night, self._quiet_end())
+            counts[DeliveryStatus.PENDING] += len(night)
         waiting: dict[int, dt.datetime] = {}  # chats told to wait, until when
         for row in interleaved(rows):
             if self.stopping:
@@ -107,9 +121,14 @@ class Dispatcher:
 
     def _worth_sending(
         self, rows: list[Delivery]
-    ) -> tuple[list[Delivery], list[tuple[Delivery, str]]]:
-        """Rows that fell due while the bot was down: those past their use are missed, and of
-        several reminders of one deadline for one chat only the newest goes."""
+    ) -> tuple[list[Delivery], list[tuple[Delivery, str]], list[Delivery]]:
+        """Sort out rows that fell due while the bot was down or asleep: (to send now, missed
+        with why, to hold until the quiet hours end).
+
+        Rows past their use are missed; of several reminders of one deadline for one chat only
+        the newest goes; in quiet hours the campaign's own messages wait for the morning if they
+        are still useful then (a coordinator's announcement goes when they asked).
+        """
         now = self.clock.now()
         late = [(r, "no longer useful") for r in rows if r.expires_at and now > r.expires_at]
         newest: dict[tuple[int, str], Delivery] = {}
@@ -120,7 +139,25 @@ class Dispatcher:
                     late.append((min(newest[deadline], row, key=_due), "a later reminder went"))
                 newest[deadline] = max(newest.get(deadline, row), row, key=_due)
         dropped = {row.id for row, _ in late}
-        return [row for row in rows if row.id not in dropped], late
+        night: list[Delivery] = []
+        if self.campaign.reminders.quiet_hours.contains(now.astimezone(self.campaign.tz).time()):
+            morning = self._quiet_end()
+            for row in rows:
+                if row.id in dropped or row.payload is not None:
+                    continue
+                if row.expires_at and row.expires_at <= morning:
+                    late.append((row, "no longer useful after the quiet hours"))
+                else:
+                    night.append(row)
+                dropped.add(row.id)
+        return [row for row in rows if row.id not in dropped], late, night
+
+    def _quiet_end(self) -> dt.datetime:
+        """When the current (or next) quiet hours end."""
+        tz = self.campaign.tz
+        now = self.clock.now().astimezone(tz)
+        end = dt.datetime.combine(now.date(), self.campaign.reminders.quiet_hours.end, tz)
+        return end if end > now else end + dt.timedelta(days=1)
 
     async def _deliver(self, row: Delivery) -> Result:
         async with self.db.session() as session:
@@ -164,9 +201,10 @@ class Dispatcher:
         except RetryLater as exc:
             return Result(DeliveryStatus.PENDING, str(exc), retry_in=exc.retry_after)
         except TemporaryFailure as exc:
-            if row.attempts + 1 >= MAX_ATTEMPTS:
+            backoff = min(BACKOFF_FIRST * 2.0**row.attempts, BACKOFF_CAP)
+            useless = row.expires_at is not None and self.clock.later(backoff) > row.expires_at
+            if useless or (row.expires_at is None and row.attempts + 1 >= MAX_ATTEMPTS):
                 return Result(DeliveryStatus.FAILED, f"gave up: {exc}")
-            backoff = min(2.0**row.attempts, BACKOFF_CAP)
             return Result(DeliveryStatus.PENDING, str(exc), retry_in=backoff)
         except SendError as exc:
             return Result(DeliveryStatus.FAILED, str(exc))
@@ -178,7 +216,8 @@ class Dispatcher:
         if row.kind in HELD_BACK:  # planned before it was held back
             return None
         if row.payload and "text" in row.payload:
-            return render(Kind.ANNOUNCEMENT, campaign=self.campaign, unit=core_unit, **row.payload)
+            text = row.payload["text"]
+            return render(Kind.ANNOUNCEMENT, campaign=self.campaign, unit=core_unit, text=text)
         planned = timeline(self.campaign, [core_unit] if core_unit else None)
         for delivery in planned:
             if (delivery.kind, delivery.reference) == (row.kind, row.reference):

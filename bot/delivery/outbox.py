@@ -7,6 +7,7 @@ adds what is missing; claiming flips rows to `sending` so a row goes out once.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Collection
@@ -21,6 +22,8 @@ from bot.campaign.timeline import Delivery as TimelineDelivery
 from bot.campaign.timeline import Kind, timeline, useful_until
 from bot.store.chats import UnitChat, active_unit_chats
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
+
+log = logging.getLogger(__name__)
 
 # Data prompts ask units to reply with figures; until those replies are read and stored they
 # would only collect answers that get lost, so they stay in the timeline (preview) but are not sent.
@@ -86,7 +89,49 @@ async def plan_chat(
         ):  # the campaign file moved it
             row.due_at, row.expires_at = d.at, expires
             changed += 1
-    return changed
+    return changed + await _join_announcements(session, campaign_key, target, now)
+
+
+async def _join_announcements(
+    session: AsyncSession, campaign_key: str, target: UnitChat, now: dt.datetime
+) -> int:
+    """A chat registered after a coordinator scheduled an announcement gets it too."""
+    waiting = await session.scalars(
+        select(Delivery)
+        .where(
+            Delivery.campaign == campaign_key,
+            Delivery.payload.is_not(None),
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.due_at > now,
+        )
+        .order_by(Delivery.id)
+    )
+    first_of: dict[str, Delivery] = {}
+    for row in waiting:
+        first_of.setdefault(row.reference, row)
+    added = 0
+    for reference, row in first_of.items():
+        assert row.payload is not None
+        key = delivery_key(campaign_key, Kind.ANNOUNCEMENT, reference, target.chat)
+        types = row.payload.get("types") or []
+        if types and target.unit.type not in types:
+            continue
+        if await session.scalar(select(Delivery.id).where(Delivery.key == key)) is None:
+            session.add(
+                Delivery(
+                    key=key,
+                    campaign=campaign_key,
+                    kind=Kind.ANNOUNCEMENT,
+                    reference=reference,
+                    chat_id=target.chat.id,
+                    unit_id=target.unit.id,
+                    due_at=row.due_at,
+                    expires_at=row.expires_at,
+                    payload=row.payload,
+                )
+            )
+            added += 1
+    return added
 
 
 def _row(
@@ -107,7 +152,16 @@ def _row(
 async def plan(
     session: AsyncSession, campaign_key: str, campaign: Campaign, now: dt.datetime
 ) -> int:
-    """Plan every registered active chat."""
+    """Plan every registered active chat. Rows of another campaign key still waiting (the
+    campaign file was renamed, or another campaign was served before) are cancelled: the
+    timeline they came from is not the one served now."""
+    stale = await session.execute(
+        update(Delivery)
+        .where(Delivery.campaign != campaign_key, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED)
+    )
+    if stale.rowcount:
+        log.warning("outbox: %d rows of another campaign cancelled", stale.rowcount)
     added = 0
     for target in await active_unit_chats(session):
         added += await plan_chat(session, campaign_key, campaign, target, now)
@@ -134,7 +188,7 @@ async def broadcast(
             unit_id=target.unit.id,
             due_at=at,
             expires_at=_end_of_day(at, tz),  # news of the day: stale tomorrow
-            payload={"text": text},
+            payload={"text": text, "types": list(types)},
         )
         for target in await active_unit_chats(session, types)
     ]
@@ -149,12 +203,17 @@ def _end_of_day(at: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
 
 
 async def claim_due(
-    session: AsyncSession, now: dt.datetime, ids: Collection[int] | None = None
+    session: AsyncSession,
+    now: dt.datetime,
+    ids: Collection[int] | None = None,
+    campaign: str | None = None,
 ) -> list[Delivery]:
-    """Flip due pending rows to `sending` and return them, oldest first."""
+    """Flip due pending rows (of `campaign`, when given) to `sending`; return them, oldest first."""
     query = select(Delivery.id).where(
         Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= now
     )
+    if campaign is not None:
+        query = query.where(Delivery.campaign == campaign)
     if ids is not None:
         query = query.where(Delivery.id.in_(ids))
     due = list(await session.scalars(query.order_by(Delivery.due_at, Delivery.id)))
@@ -190,11 +249,15 @@ async def cancel_chat(session: AsyncSession, chat: Chat) -> None:
     )
 
 
-async def next_due(session: AsyncSession, ids: Collection[int] | None = None) -> dt.datetime | None:
-    """When the next pending row (of `ids`, when given) falls due; None when nothing waits."""
+async def next_due(
+    session: AsyncSession, ids: Collection[int] | None = None, campaign: str | None = None
+) -> dt.datetime | None:
+    """When the next pending row (of `ids`, of `campaign`) falls due; None when nothing waits."""
     query = select(func.min(Delivery.due_at)).where(Delivery.status == DeliveryStatus.PENDING)
     if ids is not None:
         query = query.where(Delivery.id.in_(ids))
+    if campaign is not None:
+        query = query.where(Delivery.campaign == campaign)
     return await session.scalar(query)
 
 
@@ -206,11 +269,13 @@ async def outcome(session: AsyncSession, ids: Collection[int]) -> dict[str, int]
     return {status: count for status, count in rows}
 
 
-async def upcoming(session: AsyncSession, limit: int = 5) -> list[tuple[dt.datetime, str, int]]:
+async def upcoming(
+    session: AsyncSession, campaign: str, limit: int = 5
+) -> list[tuple[dt.datetime, str, int]]:
     """The next moments something goes out: (when, kind, how many chats)."""
     rows = await session.execute(
         select(Delivery.due_at, Delivery.kind, func.count())
-        .where(Delivery.status == DeliveryStatus.PENDING)
+        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.campaign == campaign)
         .group_by(Delivery.due_at, Delivery.kind)
         .order_by(Delivery.due_at)
         .limit(limit)

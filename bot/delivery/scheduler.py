@@ -84,7 +84,7 @@ class Sender:
         try:
             await self.dispatcher.send_due()
             async with self.db.session() as session:
-                due = await outbox.next_due(session)
+                due = await outbox.next_due(session, campaign=self.dispatcher.campaign_key)
             if due is not None:
                 wait = min(self.clock.seconds_until(due), IDLE_CHECK)
         except Exception:  # the database or a bug: log it and keep serving

@@ -84,3 +84,15 @@ async def test_after_the_deadline_nothing_stale_is_sent_and_all_is_accounted_for
     )
     assert texts == []
     assert {r.status for r in rows.values()} == {"missed"}
+
+
+async def test_at_night_what_is_still_useful_waits_for_the_morning(
+    sandbox, database, registered_then_down
+):
+    texts, rows = await back_at(
+        sandbox, database, registered_then_down, dt.datetime(2023, 10, 9, 23, tzinfo=VN)
+    )
+    assert texts == []  # nobody's phone rings at 23h00
+    assert rows["bao-cao-3"].status == "pending"
+    assert rows["bao-cao-3"].due_at == dt.datetime(2023, 10, 10, 6, 30, tzinfo=VN)
+    assert rows["week"].status == "missed"

@@ -31,8 +31,8 @@ async def test_a_broadcast_made_while_a_look_is_ending_goes_out_at_once(db, monk
             looked, release = asyncio.Event(), asyncio.Event()
             next_due = outbox.next_due
 
-            async def next_due_then_hold(session, ids=None):
-                due = await next_due(session, ids)
+            async def next_due_then_hold(session, ids=None, campaign=None):
+                due = await next_due(session, ids, campaign)
                 looked.set()
                 await release.wait()  # the look has read the outbox and is about to end
                 return due

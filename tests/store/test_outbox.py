@@ -145,3 +145,22 @@ async def test_editing_the_campaign_moves_and_cancels_only_what_is_pending(db):
     )  # 3 days before 13/10
     assert rows["bao-cao-3"].status == DeliveryStatus.PENDING
     assert changed == 2 + 3  # two cancelled, three reminders moved
+
+
+async def test_rows_of_another_campaign_key_are_cancelled_not_sent_twice(db):
+    """The campaign file was renamed: its rows come back under the new name, the old ones go."""
+    campaign = load_campaign(SCHEDULES / SEEDS["lac-thuy"])
+    await registered(db, "a")
+    async with db.session() as session, session.begin():
+        await outbox.plan(session, "old-name", campaign, BEFORE_THE_WEEK)
+    async with db.session() as session, session.begin():
+        await outbox.plan(session, "new-name", campaign, BEFORE_THE_WEEK)
+    async with db.session() as session:
+        rows = list(await session.scalars(select(Delivery)))
+    assert {r.status for r in rows if r.campaign == "old-name"} == {DeliveryStatus.CANCELLED}
+    assert {r.status for r in rows if r.campaign == "new-name"} == {DeliveryStatus.PENDING}
+    async with db.session() as session, session.begin():
+        due = await outbox.claim_due(
+            session, dt.datetime(2023, 12, 1, tzinfo=VN), campaign="new-name"
+        )
+    assert {row.campaign for row in due} == {"new-name"}
