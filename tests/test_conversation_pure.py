@@ -48,9 +48,11 @@ NOW = dt.datetime(2023, 9, 25, 10, tzinfo=VN)
         ("tthtcd Họp gấp", ["tthtcd"], "Họp gấp"),
         ("TTHTCD Họp gấp", ["tthtcd"], "Họp gấp"),
         ("tthtcd\nHọp gấp\nlúc 14h", ["tthtcd"], "Họp gấp\nlúc 14h"),  # typed on a phone
-        ("tthtcd", [], "tthtcd"),  # a code alone is the text, not an empty broadcast
+        ("tthtcd", ["tthtcd"], ""),  # a code alone leaves no text: the usage reply
         ("truong-hoc-x Họp", [], "truong-hoc-x Họp"),
         ("14h00 họp tổ", [], "14h00 họp tổ"),  # a time alone is text: scheduling needs a date
+        ("7 giờ 30 họp tổ", [], "7 giờ 30 họp tổ"),
+        ("tthtcd 25h họp", ["tthtcd"], "25h họp"),  # no date: not read as a time at all
         ("   ", [], ""),
     ],
 )
@@ -70,15 +72,78 @@ def test_a_leading_audience_code_narrows_a_broadcast(seeds, args, types, text):
             None,
         ),
         ("2/10 Khai mạc", dt.datetime(2023, 10, 2, 7, tzinfo=VN), [], None),  # at send_at
+        ("02/10 08:15 Họp", dt.datetime(2023, 10, 2, 8, 15, tzinfo=VN), [], None),
+        ("02/10 8h Họp", dt.datetime(2023, 10, 2, 8, tzinfo=VN), [], None),
+        ("02/10 8g00 Họp", dt.datetime(2023, 10, 2, 8, tzinfo=VN), [], None),
+        # two or three words, as phones type them
+        ("02/10 7 giờ Họp", dt.datetime(2023, 10, 2, 7, tzinfo=VN), [], None),
+        ("02/10 7 giờ 30 Họp", dt.datetime(2023, 10, 2, 7, 30, tzinfo=VN), [], None),
+        ("02/10 7 GIỜ 30 Họp", dt.datetime(2023, 10, 2, 7, 30, tzinfo=VN), [], None),
+        ("02/10 8 h Họp", dt.datetime(2023, 10, 2, 8, tzinfo=VN), [], None),
+        ("02/10 8h 15 Họp", dt.datetime(2023, 10, 2, 8, 15, tzinfo=VN), [], None),
+        # numbers that are not times stay in the text
+        ("02/10 10 học sinh vắng", dt.datetime(2023, 10, 2, 7, tzinfo=VN), [], None),
+        ("02/10 5 gia đình", dt.datetime(2023, 10, 2, 7, tzinfo=VN), [], None),
         ("31/09 7h00 X", None, [], "broadcast_bad_date"),
+        ("02/13 X", None, [], "broadcast_bad_date"),
+        ("02/10 7:5 X", None, [], "broadcast_bad_time"),
+        ("02/10 24h00 X", None, [], "broadcast_bad_time"),
+        ("tthtcd 02/10 25h X", None, ["tthtcd"], "broadcast_bad_time"),
+        ("02/10 7h5 X", None, [], "broadcast_bad_time"),
+        ("02/10 7 giờ 75 X", None, [], "broadcast_bad_time"),
+        ("02/10 123h X", None, [], "broadcast_bad_time"),
         ("20/09 7h00 X", dt.datetime(2023, 9, 20, 7, tzinfo=VN), [], "broadcast_past"),
+        ("25/09 9h59 X", dt.datetime(2023, 9, 25, 9, 59, tzinfo=VN), [], "broadcast_past"),
         ("02/10 22h00 X", dt.datetime(2023, 10, 2, 22, tzinfo=VN), [], "broadcast_quiet"),
+        ("02/10 22 giờ X", dt.datetime(2023, 10, 2, 22, tzinfo=VN), [], "broadcast_quiet"),
     ],
 )
 def test_a_date_and_time_schedule_a_broadcast(seeds, args, at, types, problem):
     asked = parse_broadcast(args, seeds["lac-thuy"], NOW)
     assert (asked.at, asked.types, asked.problem) == (at, types, problem)
-    assert args.endswith(asked.text) and asked.text[0].isalpha()
+    assert args.endswith(asked.text) and asked.text[0].isalnum()
+
+
+@pytest.mark.parametrize(
+    ("args", "types", "at"),
+    [
+        ("02/10", [], dt.datetime(2023, 10, 2, 7, tzinfo=VN)),
+        ("tthtcd 02/10", ["tthtcd"], dt.datetime(2023, 10, 2, 7, tzinfo=VN)),
+        ("02/10 7h00", [], dt.datetime(2023, 10, 2, 7, tzinfo=VN)),
+        ("02/10 7 giờ 30", [], dt.datetime(2023, 10, 2, 7, 30, tzinfo=VN)),
+        ("02/10 8 h\n", [], dt.datetime(2023, 10, 2, 8, tzinfo=VN)),
+    ],
+)
+def test_a_date_and_time_are_taken_even_with_no_text_after_them(seeds, args, types, at):
+    asked = parse_broadcast(args, seeds["lac-thuy"], NOW)
+    assert (asked.text, asked.types, asked.at, asked.problem) == ("", types, at, None)
+
+
+def test_the_text_after_a_date_and_time_keeps_its_line_breaks(seeds):
+    asked = parse_broadcast("02/10 7 giờ 30\nKhai mạc\nmang sổ", seeds["lac-thuy"], NOW)
+    assert (asked.text, asked.at) == (
+        "Khai mạc\nmang sổ",
+        dt.datetime(2023, 10, 2, 7, 30, tzinfo=VN),
+    )
+    # a time is one line: a number on the next line is text
+    asked = parse_broadcast("02/10 7\ngiờ họp", seeds["lac-thuy"], NOW)
+    assert (asked.text, asked.at) == ("7\ngiờ họp", dt.datetime(2023, 10, 2, 7, tzinfo=VN))
+
+
+@pytest.mark.parametrize(
+    ("args", "at", "problem"),
+    [
+        ("02/01 7h00 X", dt.datetime(2024, 1, 2, 7, tzinfo=VN), None),  # next year
+        ("02/07 7h00 X", dt.datetime(2024, 7, 2, 7, tzinfo=VN), None),  # 181 days ago
+        ("03/07 7h00 X", dt.datetime(2023, 7, 3, 7, tzinfo=VN), "broadcast_past"),  # 180
+        ("20/12 7h00 X", dt.datetime(2023, 12, 20, 7, tzinfo=VN), "broadcast_past"),
+        ("02/01/2023 7h00 X", dt.datetime(2023, 1, 2, 7, tzinfo=VN), "broadcast_past"),
+        ("31/12 7h00 X", dt.datetime(2023, 12, 31, 7, tzinfo=VN), None),
+    ],
+)
+def test_a_date_far_enough_in_the_past_means_next_year(seeds, args, at, problem):
+    asked = parse_broadcast(args, seeds["lac-thuy"], dt.datetime(2023, 12, 30, 10, tzinfo=VN))
+    assert (asked.at, asked.problem, asked.text) == (at, problem, "X")
 
 
 def test_upcoming_events_for_a_unit_type(seeds):
