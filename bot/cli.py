@@ -126,7 +126,8 @@ def _statuses(campaign_key: str) -> dict[tuple[str, str], Counter[str]]:
 
     async def read() -> dict[tuple[str, str], Counter[str]]:
         async with Database(Settings.from_env().database_url) as db:
-            await db.upgrade()
+            if await db.revision() is None:  # nothing served yet; reading migrates nothing
+                return {}
             async with db.session() as session:
                 return await outbox.statuses(session, campaign_key)
 

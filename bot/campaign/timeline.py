@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -117,12 +118,14 @@ def _deliveries(c: Campaign) -> Iterator[Delivery]:
     yield from _deadline_reminders(c)
     yield _at(c, c.week.end, Kind.WEEK_END, "week", context={"reports": _reports(c)})
     yield from _data_prompts(c)
-    for index, item in enumerate(c.announcements, start=1):
+    for item in c.announcements:
         at = dt.datetime.combine(item.date, item.time, c.tz)
+        # named by moment and words, not position: adding one must not re-point the others
+        words = hashlib.sha1(item.text.encode()).hexdigest()[:8]
         yield Delivery(
             at,
             Kind.ANNOUNCEMENT,
-            f"announcement-{index}",
+            f"announcement@{at:%Y-%m-%dT%H%M}-{words}",
             tuple(item.audience),
             context={"text": item.text},
         )
@@ -159,7 +162,7 @@ def _opening(c: Campaign) -> Iterator[Delivery]:
             c,
             opening.date - dt.timedelta(days=days),
             Kind.OPENING_NOTICE,
-            f"opening-{days}",
+            f"opening@{opening.date.isoformat()}-{days}",  # a moved ceremony gets new notices
             context={"days": days},
         )
     starts = opening.starts_at()
@@ -194,7 +197,7 @@ def _deadline_reminders(c: Campaign) -> Iterator[Delivery]:
                 c,
                 deadline.last_day() - dt.timedelta(days=days),
                 Kind.DEADLINE_REMINDER,
-                f"{deadline.code}-{days}",
+                f"{deadline.code}@{deadline.date.isoformat()}-{days}",
                 deadline.audience,
                 context={"deadline": deadline, "days": days},
             )

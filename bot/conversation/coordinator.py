@@ -126,6 +126,9 @@ async def scheduled(loa: Loa, message: InboundMessage, args: str) -> None:
 async def cancel_scheduled(loa: Loa, message: InboundMessage, args: str) -> None:
     """/huythongbao SỐ: cancel one, by the number /lichthongbao shows."""
     number = args.strip().lstrip("#")
+    if not number:  # which one? show them
+        await scheduled(loa, message, args)
+        return
     cancelled = 0
     if number.isdigit():
         async with loa.db.session() as session, session.begin():

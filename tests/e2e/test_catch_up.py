@@ -56,10 +56,10 @@ async def test_a_reminder_that_fell_due_is_sent_with_the_days_really_left(
     [reminder] = texts
     assert "⏰ Nhắc hạn: Báo cáo kết quả thực hiện Tuần lễ" in reminder
     assert "Còn 2 ngày." in reminder  # planned as "còn 3 ngày" for 08/10
-    assert rows["bao-cao-3"].status == "sent"
+    assert rows["bao-cao@2023-10-12-3"].status == "sent"
     assert rows["week"].status == "missed"  # "today is the last day of the week": not on 09/10
     assert rows["week"].last_error == "no longer useful"
-    assert {rows["bao-cao-1"].status, rows["bao-cao-0"].status} == {"pending"}
+    assert {rows["bao-cao@2023-10-12-1"].status, rows["bao-cao@2023-10-12-0"].status} == {"pending"}
 
 
 async def test_of_several_overdue_reminders_only_the_newest_goes(
@@ -69,8 +69,8 @@ async def test_of_several_overdue_reminders_only_the_newest_goes(
         sandbox, database, registered_then_down, dt.datetime(2023, 10, 10, 10, tzinfo=VN)
     )
     assert len(texts) == 1 and "Còn 1 ngày." in texts[0]
-    assert rows["bao-cao-1"].status == "sent"
-    assert (rows["bao-cao-3"].status, rows["bao-cao-3"].last_error) == (
+    assert rows["bao-cao@2023-10-12-1"].status == "sent"
+    assert (rows["bao-cao@2023-10-12-3"].status, rows["bao-cao@2023-10-12-3"].last_error) == (
         "missed",
         "a later reminder went",
     )
@@ -93,6 +93,6 @@ async def test_at_night_what_is_still_useful_waits_for_the_morning(
         sandbox, database, registered_then_down, dt.datetime(2023, 10, 9, 23, tzinfo=VN)
     )
     assert texts == []  # nobody's phone rings at 23h00
-    assert rows["bao-cao-3"].status == "pending"
-    assert rows["bao-cao-3"].due_at == dt.datetime(2023, 10, 10, 6, 30, tzinfo=VN)
+    assert rows["bao-cao@2023-10-12-3"].status == "pending"
+    assert rows["bao-cao@2023-10-12-3"].due_at == dt.datetime(2023, 10, 10, 6, 30, tzinfo=VN)
     assert rows["week"].status == "missed"

@@ -123,7 +123,9 @@ async def test_editing_the_campaign_moves_and_cancels_only_what_is_pending(db):
     async with db.session() as session, session.begin():
         await outbox.plan_chat(session, "c", campaign, target, BEFORE_THE_WEEK)
     async with db.session() as session, session.begin():  # one notice already went out
-        sent = await session.scalar(select(Delivery).where(Delivery.reference == "opening-3"))
+        sent = await session.scalar(
+            select(Delivery).where(Delivery.reference == "opening@2023-10-02-3")
+        )
         sent.status = DeliveryStatus.SENT
 
     [report] = campaign.deadlines
@@ -138,13 +140,46 @@ async def test_editing_the_campaign_moves_and_cancels_only_what_is_pending(db):
 
     async with db.session() as session:
         rows = {r.reference: r for r in await session.scalars(select(Delivery))}
-    assert rows["opening-3"].status == DeliveryStatus.SENT  # history is never rewritten
-    assert (rows["opening-1"].status, rows["opening"].status) == ("cancelled", "cancelled")
-    assert rows["bao-cao-3"].due_at == dt.datetime(
-        2023, 10, 10, 7, tzinfo=VN
-    )  # 3 days before 13/10
-    assert rows["bao-cao-3"].status == DeliveryStatus.PENDING
-    assert changed == 2 + 3  # two cancelled, three reminders moved
+    assert rows["opening@2023-10-02-3"].status == DeliveryStatus.SENT  # history is never rewritten
+    assert (rows["opening@2023-10-02-1"].status, rows["opening"].status) == (
+        "cancelled",
+        "cancelled",
+    )
+    old = [rows[f"bao-cao@2023-10-12-{n}"].status for n in (3, 1, 0)]
+    new = [rows[f"bao-cao@2023-10-14-{n}"] for n in (3, 1, 0)]
+    assert old == ["cancelled"] * 3
+    assert [(r.status, r.due_at.astimezone(VN).day) for r in new] == [
+        ("pending", 10), ("pending", 12), ("pending", 13),  # last day 13/10 ("trước ngày 14/10")
+    ]  # fmt: skip
+    assert changed == 2 + 3 + 3  # ceremony rows cancelled, old reminders cancelled, new planned
+
+
+async def test_a_postponed_ceremony_is_announced_again(db):
+    campaign = load_campaign(SCHEDULES / SEEDS["lac-thuy"])
+    [target] = await registered(db, "a")
+    async with db.session() as session, session.begin():
+        await outbox.plan_chat(session, "c", campaign, target, BEFORE_THE_WEEK)
+        await session.flush()
+        for row in await session.scalars(select(Delivery).where(Delivery.kind == "opening_notice")):
+            row.status = DeliveryStatus.SENT  # both notices went out for 02/10
+    later = campaign.opening.model_copy(update={"date": dt.date(2023, 10, 16)})
+    async with db.session() as session, session.begin():
+        await outbox.plan_chat(
+            session, "c", campaign.model_copy(update={"opening": later}), target, BEFORE_THE_WEEK
+        )
+    async with db.session() as session:
+        notices = {
+            r.reference: r.status
+            for r in await session.scalars(
+                select(Delivery).where(Delivery.kind == "opening_notice")
+            )
+        }
+    assert notices == {
+        "opening@2023-10-02-3": "sent",
+        "opening@2023-10-02-1": "sent",
+        "opening@2023-10-16-3": "pending",
+        "opening@2023-10-16-1": "pending",
+    }
 
 
 async def test_rows_of_another_campaign_key_are_cancelled_not_sent_twice(db):

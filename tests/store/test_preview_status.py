@@ -55,7 +55,7 @@ def test_preview_status_counts_each_delivery_over_its_chats(tmp_path, monkeypatc
 
     assert main(["preview", str(CAMPAIGN), "--status"]) == 0
     table = capsys.readouterr().out
-    assert "[bỏ lỡ 1, đã gửi 1]" in table and "[chưa có]" in table
+    assert "[đã gửi 1, bỏ lỡ 1]" in table and "[chưa có]" in table
 
 
 def test_preview_without_status_needs_no_database(tmp_path, monkeypatch, capsys):
@@ -63,3 +63,16 @@ def test_preview_without_status_needs_no_database(tmp_path, monkeypatch, capsys)
     assert main(["preview", str(CAMPAIGN)]) == 0
     out = capsys.readouterr().out
     assert "[chưa có]" not in out and "đã gửi" not in out
+
+
+def test_preview_status_on_a_database_never_served_changes_nothing(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "loa.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    assert main(["preview", str(CAMPAIGN), "--status"]) == 0
+    assert "[chưa có]" in capsys.readouterr().out
+    assert asyncio.run(revision(f"sqlite:///{path}")) is None  # read, not migrated
+
+
+async def revision(url: str) -> str | None:
+    async with Database(url) as db:
+        return await db.revision()
