@@ -23,8 +23,9 @@ async def start(loa: Loa, message: InboundMessage, args: str) -> None:
         coordinator=coordinator,
     )
     if coordinator and message.chat_type is ChatType.PRIVATE:  # now the bot may write to them
+        everyone, extra = command_menu()
         await loa.channels[message.platform].set_coordinator_commands(
-            [*command_menu()[0], *command_menu()[1]], message.user_id
+            [*everyone, *extra], message.user_id
         )
 
 
