@@ -38,6 +38,10 @@ class Settings:
     telegram_rate_overall: float = 30  # messages a second, all chats together
     telegram_rate_group: float = 20  # messages a minute, per group
     telegram_rate_private: float = 1  # messages a second, per private chat
+    zalo_webhook_url: str | None = None  # Zalo's webhook, served apart from Telegram's
+    zalo_webhook_port: int | None = None
+    zalo_rate_overall: float = 5  # messages a second, all chats together (Zalo publishes none)
+    zalo_rate_chat: float = 1  # messages a second, per chat
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str = ".env") -> Settings:
@@ -57,7 +61,9 @@ class Settings:
             zalo_api_base_url=(get("ZALO_API_BASE_URL") or ZALO_API).rstrip("/"),
             admins=parse_admins(get("LOA_ADMINS") or ""),
             webhook_url=get("WEBHOOK_URL"),
-            webhook_secret=_webhook_secret(get("WEBHOOK_SECRET"), get("WEBHOOK_URL")),
+            webhook_secret=_webhook_secret(
+                get("WEBHOOK_SECRET"), get("WEBHOOK_URL") or get("ZALO_WEBHOOK_URL")
+            ),
             webhook_port=_port(get("WEBHOOK_PORT")),
             campaign=Path(campaign) if campaign else None,
             timezone=get("TZ") or "Asia/Ho_Chi_Minh",
@@ -65,6 +71,10 @@ class Settings:
             telegram_rate_overall=_rate("TELEGRAM_RATE_OVERALL", get, 30),
             telegram_rate_group=_rate("TELEGRAM_RATE_GROUP", get, 20),
             telegram_rate_private=_rate("TELEGRAM_RATE_PRIVATE", get, 1),
+            zalo_webhook_url=get("ZALO_WEBHOOK_URL"),
+            zalo_webhook_port=_port(get("ZALO_WEBHOOK_PORT"), "ZALO_WEBHOOK_PORT"),
+            zalo_rate_overall=_rate("ZALO_RATE_OVERALL", get, 5),
+            zalo_rate_chat=_rate("ZALO_RATE_CHAT", get, 1),
         )
 
     def secrets(self) -> list[str]:
@@ -86,11 +96,11 @@ def parse_admins(text: str) -> frozenset[str]:
     return frozenset(admins)
 
 
-def _port(text: str | None) -> int | None:
+def _port(text: str | None, name: str = "WEBHOOK_PORT") -> int | None:
     if text is None:
         return None
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise Invalid([Problem(("WEBHOOK_PORT",), "port_invalid", {"value": text})])
+        raise Invalid([Problem((name,), "port_invalid", {"value": text})])
     return int(text)
 
 

@@ -23,20 +23,20 @@ def routes(sandbox: TelegramSandbox) -> list[web.RouteDef]:
     c = _Control(sandbox)
     chat = "/sandbox/chats/{chat_id}"
     return [
-        web.post("/sandbox/bots", _json(c.bots)),
-        web.post("/sandbox/users", _json(c.users)),
-        web.post("/sandbox/groups", _json(c.groups)),
-        web.post("/sandbox/private_chats", _json(c.private_chats)),
-        web.post(f"{chat}/messages", _json(c.messages)),
-        web.post(f"{chat}/members", _json(c.members)),
-        web.post(f"{chat}/add_bot", _json(c.add_bot)),
-        web.post(f"{chat}/remove_bot", _json(c.remove_bot)),
-        web.post(f"{chat}/migrate", _json(c.migrate)),
-        web.get("/sandbox/sent", _json(c.sent)),
-        web.get("/sandbox/faults", _json(c.faults)),
-        web.post("/sandbox/faults", _json(c.faults)),
-        web.get("/sandbox/stats", _json(c.stats)),
-        web.get("/sandbox/commands", _json(c.commands)),
+        web.post("/sandbox/bots", json_route(c.bots)),
+        web.post("/sandbox/users", json_route(c.users)),
+        web.post("/sandbox/groups", json_route(c.groups)),
+        web.post("/sandbox/private_chats", json_route(c.private_chats)),
+        web.post(f"{chat}/messages", json_route(c.messages)),
+        web.post(f"{chat}/members", json_route(c.members)),
+        web.post(f"{chat}/add_bot", json_route(c.add_bot)),
+        web.post(f"{chat}/remove_bot", json_route(c.remove_bot)),
+        web.post(f"{chat}/migrate", json_route(c.migrate)),
+        web.get("/sandbox/sent", json_route(c.sent)),
+        web.get("/sandbox/faults", json_route(c.faults)),
+        web.post("/sandbox/faults", json_route(c.faults)),
+        web.get("/sandbox/stats", json_route(c.stats)),
+        web.get("/sandbox/commands", json_route(c.commands)),
     ]
 
 
@@ -45,7 +45,7 @@ class _Control:
         self.sandbox = sandbox
 
     async def bots(self, request: web.Request) -> JSON:
-        body = await _body(request)
+        body = await read_body(request)
         bot_id = self.sandbox.add_bot(
             body["token"],
             body.get("username", "loa_bot"),
@@ -55,14 +55,14 @@ class _Control:
         return {"id": bot_id}
 
     async def users(self, request: web.Request) -> JSON:
-        body = await _body(request)
+        body = await read_body(request)
         user_id = self.sandbox.add_user(
             body["first_name"], body.get("username"), body.get("last_name")
         )
         return {"id": user_id}
 
     async def groups(self, request: web.Request) -> JSON:
-        body = await _body(request)
+        body = await read_body(request)
         chat_id = self.sandbox.create_group(
             body["title"],
             body.get("members", []),
@@ -75,10 +75,10 @@ class _Control:
         return {"id": chat_id}
 
     async def private_chats(self, request: web.Request) -> JSON:
-        return {"id": self.sandbox.private_chat((await _body(request))["user_id"])}
+        return {"id": self.sandbox.private_chat((await read_body(request))["user_id"])}
 
     async def messages(self, request: web.Request) -> JSON:
-        body = await _body(request)
+        body = await read_body(request)
         return await self.sandbox.post(
             _chat_id(request),
             body["user_id"],
@@ -88,22 +88,22 @@ class _Control:
         )
 
     async def members(self, request: web.Request) -> JSON:
-        body = await _body(request)
+        body = await read_body(request)
         self.sandbox.add_member(_chat_id(request), body["user_id"], bool(body.get("admin", False)))
         return {"ok": True}
 
     async def add_bot(self, request: web.Request) -> JSON:
-        body = await _body(request)
+        body = await read_body(request)
         self.sandbox.add_bot_to_chat(_chat_id(request), body["token"], body.get("by_user"))
         return {"ok": True}
 
     async def remove_bot(self, request: web.Request) -> JSON:
-        body = await _body(request)
+        body = await read_body(request)
         self.sandbox.remove_bot(_chat_id(request), body["token"], body.get("by_user"))
         return {"ok": True}
 
     async def migrate(self, request: web.Request) -> JSON:
-        body = await _body(request)
+        body = await read_body(request)
         return {"id": self.sandbox.migrate(_chat_id(request), body.get("by_user"))}
 
     async def sent(self, request: web.Request) -> list[JSON]:
@@ -118,7 +118,7 @@ class _Control:
 
     async def faults(self, request: web.Request) -> JSON:
         if request.method == "POST":
-            body = await _body(request)
+            body = await read_body(request)
             if "latency" in body:
                 self.sandbox.latency = float(body["latency"])
             faults = body.get("fail_next", [])
@@ -133,7 +133,7 @@ class _Control:
         return self.sandbox.commands(request.query["token"])
 
 
-def _json(
+def json_route(
     handler: Callable[[web.Request], Awaitable[Any]],
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """JSON out; a misuse answers 400 with {"error": ...} instead of a traceback."""
@@ -150,7 +150,7 @@ def _json(
     return wrapped
 
 
-async def _body(request: web.Request) -> JSON:
+async def read_body(request: web.Request) -> JSON:
     body = await request.json() if request.can_read_body else {}
     if not isinstance(body, dict):
         raise SandboxError("the body must be a JSON object")

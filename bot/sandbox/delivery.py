@@ -1,26 +1,48 @@
 """Getting updates to the bots: waking the long poll in progress, or posting to the webhook.
 
 Telegram posts one update at a time, in order, and retries the first until the webhook answers
-2xx; a failure is what getWebhookInfo reports as `last_error_message`.
+2xx; a failure is what getWebhookInfo reports as `last_error_message`. The Zalo sandbox uses the
+same loop with its own secret header and body envelope.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 import aiohttp
 
-from bot.sandbox.model import Bot, Stats
-from bot.sandbox.wire import dumps
+from bot.sandbox.model import Stats
+from bot.sandbox.wire import JSON, dumps
+
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class Bot(Protocol):
+    """What delivery needs of a sandbox bot (Telegram's `model.Bot`, Zalo's `ZaloBot`)."""
+
+    updates: list[JSON]
+    webhook: Any  # None, or something with `url` and `secret`
+    waiter: asyncio.Future[str] | None
+    deliverer: asyncio.Task[None] | None
+    last_error_date: int | None
+    last_error_message: str | None
 
 
 class Delivery:
     """Long-poll wake-ups and webhook delivery loops for every bot, while the server runs."""
 
-    def __init__(self, stats: Stats) -> None:
+    def __init__(
+        self,
+        stats: Stats,
+        secret_header: str = TELEGRAM_SECRET_HEADER,
+        envelope: Callable[[JSON], JSON] = lambda update: update,
+    ) -> None:
         self.stats = stats
+        self.secret_header = secret_header
+        self.envelope = envelope  # the body posted for an update
         self.backoff = (0.1, 5.0)  # first and longest wait between webhook retries
         self._session: aiohttp.ClientSession | None = None
 
@@ -74,10 +96,10 @@ class Delivery:
             hook, update = bot.webhook, bot.updates[0]
             headers = {"Content-Type": "application/json"}
             if hook.secret:
-                headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret
+                headers[self.secret_header] = hook.secret
             try:
                 async with self._session.post(
-                    hook.url, data=dumps(update).encode(), headers=headers
+                    hook.url, data=dumps(self.envelope(update)).encode(), headers=headers
                 ) as answer:
                     error = None
                     if not 200 <= answer.status < 300:

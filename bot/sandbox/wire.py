@@ -22,19 +22,26 @@ class SandboxError(ValueError):
 
 
 class ApiError(Exception):
-    """One Bot API error answer, worded as Telegram words it."""
+    """One Bot API error answer, worded as the platform words it (Telegram, Zalo)."""
 
-    def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        parameters: JSON | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.parameters = parameters
+        self.headers = headers  # e.g. Retry-After, where the platform says it in HTTP
 
     def response(self) -> web.Response:
         body: JSON = {"ok": False, "error_code": self.status, "description": self.description}
         if self.parameters:
             body["parameters"] = self.parameters
-        return web.json_response(body, status=self.status, dumps=dumps)
+        return web.json_response(body, status=self.status, headers=self.headers, dumps=dumps)
 
 
 def bad(what: str) -> ApiError:

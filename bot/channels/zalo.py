@@ -1,0 +1,397 @@
+"""Zalo through its Bot API (`zalo_api.ZaloBotApi`): updates in as `Event`s, text out.
+
+Like the Telegram adapter, this only translates: a Zalo update becomes an `InboundMessage`, and
+Zalo's errors become the channel's `SendError`s. What Zalo does differently, and how it is met:
+
+- getUpdates answers one update or, after the poll's timeout, 408: the poll loop simply asks
+  again (logged at debug, never as an error). A webhook instead runs a small aiohttp server that
+  refuses any request without the `X-Bot-Api-Secret-Token` given to setWebhook (403).
+- Images and stickers get a short hint that Loa reads text only (`replies/text_only`, at most
+  once a minute per chat); unsupported and unknown events are ignored, logged at debug.
+- Texts over 2000 characters are split between lines (`split_text`).
+- Zalo publishes no rate limit, so sends are paced conservatively (`ZaloLimits`); a 429 makes
+  every send wait (its Retry-After, else `RETRY_AFTER`) and is raised as `RetryLater`.
+- Groups are in beta: the bot receives only messages that mention it (or reply to it), so each
+  group message is addressed to the bot; the leading `@<bot name>` is taken off the text. Zalo
+  documents no reply field: when an update carries Telegram's `reply_to_message` (the Bot API is
+  modelled on Telegram's) its id becomes `reply_to`, otherwise `reply_to` is None.
+- Zalo documents no membership events and no admin lookup: `BotRemoved` is never emitted (the
+  first failed send tells the core, as `ChatUnreachable`), and `is_admin` is true only for the
+  person in their own private chat (a private chat's id is its user's id).
+- There is no command menu: `set_commands` does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from aiohttp import web
+
+from bot.campaign.checks import Invalid, Problem
+from bot.channels.base import (
+    ChatType,
+    ChatUnreachable,
+    EventHandler,
+    InboundMessage,
+    RetryLater,
+    SendError,
+    TemporaryFailure,
+    split_text,
+)
+from bot.channels.zalo_api import JSON, RETRY_AFTER, ZaloApiError, ZaloBotApi, ZaloNetworkError
+from bot.config import ZALO_API
+from bot.messages import render
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "zalo"
+MAX_TEXT = 2000
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+TEXT = "message.text.received"
+NOT_TEXT = frozenset({"message.image.received", "message.sticker.received"})
+CONCURRENT_UPDATES = 64
+PART_TRIES = 3
+POLL_BACKOFF = (1.0, 30.0)  # first and longest wait after a failed getUpdates
+HINT_EVERY = 60.0  # seconds: one text-only hint per chat, however many stickers come
+
+
+@dataclass(frozen=True)
+class ZaloLimits:
+    """How fast Loa sends. Zalo publishes no rate, so these stay well below any likely quota."""
+
+    overall_per_second: float = 5
+    chat_per_second: float = 1
+
+
+@dataclass(frozen=True)
+class ZaloWebhook:
+    """Serve updates on `listen:port` at the path of `url`; Zalo must send `secret` (8-256)."""
+
+    url: str
+    secret: str = field(repr=False)
+    listen: str = "0.0.0.0"
+    port: int = 8082  # Telegram's webhook listens on 8080, the sandbox on 8081
+
+
+@dataclass(frozen=True)
+class NotText:
+    """An image or a sticker: someone tried to answer with something Loa cannot read."""
+
+    chat_id: str
+    chat_type: ChatType
+
+
+class Pacer:
+    """At most one request every `interval` seconds, slots counted from the last slot."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1 / per_second
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self, not_before: float = 0.0) -> None:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            self._next = max(self._next, not_before)
+            while (wait := self._next - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            self._next = max(self._next, loop.time()) + self.interval
+
+
+class ZaloChannel:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_base_url: str = ZALO_API,
+        webhook: ZaloWebhook | None = None,
+        limits: ZaloLimits = ZaloLimits(),
+        poll_timeout: float = 30,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.webhook = webhook
+        self.poll_timeout = poll_timeout
+        self.api = ZaloBotApi(token, api_base_url, transport=transport)
+        self.bot_id = ""
+        self.bot_name = ""
+        self._limits = limits
+        self._overall = Pacer(limits.overall_per_second)
+        self._per_chat: dict[str, Pacer] = {}
+        self._quiet_until = 0.0  # loop time before which Zalo asked for silence (429)
+        self._hinted: dict[str, float] = {}  # chat id -> loop time of the last hint
+        self._handle: EventHandler | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook else "polling"
+
+    async def start(self, handle: EventHandler) -> None:
+        """Connect (getMe), then receive updates by long polling or on the webhook."""
+        self._handle = handle
+        try:
+            me = await self.api.get_me()
+        except ZaloApiError as exc:
+            if exc.status in (401, 403):
+                detail = {"detail": f"{exc.status} {exc.description}"}
+                raise Invalid(
+                    [Problem(("ZALO_BOT_TOKEN",), "zalo_token_rejected", detail)]
+                ) from None
+            raise
+        self.bot_id = str(me.get("id", ""))
+        self.bot_name = str(
+            me.get("display_name") or me.get("name") or me.get("account_name") or ""
+        )
+        if self.webhook:
+            await self._serve_webhook(self.webhook)
+            await self.api.set_webhook(self.webhook.url, self.webhook.secret)
+        else:
+            await self.api.delete_webhook()  # getUpdates does not work while one is set
+            self._poller = asyncio.create_task(self._poll())
+        log.info("zalo: %s connected (%s)", self.bot_name or self.bot_id, self.mode)
+
+    async def stop(self) -> None:
+        """Stop receiving, let the updates in hand finish, disconnect."""
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.api.aclose()
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def send(self, chat_id: str, text: str) -> str:
+        """Send `text` (split on lines when over 2000 characters); the last message's id.
+
+        Once a first part is out, a 429 on a later one is waited out here: retrying the whole
+        text would send the first part twice.
+        """
+        parts = split_text(text, MAX_TEXT)
+        message_id = await self._send_one(chat_id, parts[0])
+        for part in parts[1:]:
+            for attempt in range(PART_TRIES - 1):
+                try:
+                    message_id = await self._send_one(chat_id, part)
+                    break
+                except RetryLater as exc:
+                    await asyncio.sleep(exc.retry_after)
+                except TemporaryFailure:
+                    await asyncio.sleep(2**attempt)
+            else:
+                message_id = await self._send_one(chat_id, part)
+        return message_id
+
+    async def _send_one(self, chat_id: str, text: str) -> str:
+        chat = self._per_chat.setdefault(chat_id, Pacer(self._limits.chat_per_second))
+        await chat.wait(not_before=self._quiet_until)
+        await self._overall.wait(not_before=self._quiet_until)
+        loop = asyncio.get_running_loop()
+        while (wait := self._quiet_until - loop.time()) > 0:  # a 429 came while we queued
+            await asyncio.sleep(wait)
+        try:
+            result = await self.api.send_message(chat_id, text)
+        except ZaloApiError as exc:
+            error = send_error(exc)
+            if isinstance(error, RetryLater):  # which limit was hit is not said: everyone waits
+                self._quiet_until = max(self._quiet_until, loop.time() + error.retry_after)
+            raise error from exc
+        except ZaloNetworkError as exc:
+            raise TemporaryFailure(str(exc)) from exc
+        return str(result.get("message_id", ""))
+
+    async def is_admin(self, chat_id: str, user_id: str) -> bool:
+        """True in the person's own private chat; Zalo has no way to ask about group admins."""
+        return chat_id == user_id
+
+    async def set_commands(
+        self,
+        everyone: Sequence[tuple[str, str]],
+        coordinators: Sequence[tuple[str, str]],
+        coordinator_ids: Iterable[str],
+    ) -> None:
+        """Zalo bots have no command menu."""
+
+    async def set_coordinator_commands(
+        self, commands: Sequence[tuple[str, str]], user_id: str
+    ) -> None:
+        """Zalo bots have no command menu."""
+
+    # -- receiving ---------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        """Ask for the next update, again and again; a failure waits, then asks again."""
+        first, longest = POLL_BACKOFF
+        delay = first
+        while True:
+            try:
+                updates = await self.api.get_updates(self.poll_timeout)
+            except (ZaloApiError, ZaloNetworkError) as exc:
+                level = logging.ERROR if getattr(exc, "status", None) == 401 else logging.WARNING
+                log.log(level, "zalo: getUpdates failed (%s); again in %gs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, longest)
+                continue
+            except Exception:  # whatever it was, the loop must go on
+                log.exception("zalo: getUpdates failed; again in %gs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, longest)
+                continue
+            delay = first
+            for update in updates:
+                await self._slots.acquire()  # back-pressure: updates start in arrival order
+                self._spawn(update)
+
+    async def _serve_webhook(self, hook: ZaloWebhook) -> None:
+        app = web.Application()
+        app.router.add_post(urlsplit(hook.url).path or "/", self._on_webhook)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, hook.listen, hook.port).start()
+        self._runner = runner
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        assert self.webhook is not None
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.webhook.secret.encode()):
+            log.warning("zalo: refused a webhook request without the right secret")
+            return web.json_response({"message": "Forbidden"}, status=403)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"message": "Bad Request"}, status=400)
+        update = body.get("result") if isinstance(body, dict) and "ok" in body else body
+        if isinstance(update, dict):
+            await self._slots.acquire()
+            self._spawn(update)
+        return web.json_response({"message": "Success"})
+
+    def _spawn(self, update: JSON) -> None:
+        task = asyncio.create_task(self._process(update))
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+
+    async def _process(self, update: JSON) -> None:
+        """One update, whatever it holds: an error is logged, never raised into the loop."""
+        try:
+            event = parse_update(update, bot_id=self.bot_id, bot_name=self.bot_name)
+            if isinstance(event, InboundMessage):
+                if self._handle is not None:
+                    await self._handle(event)
+            elif isinstance(event, NotText):
+                await self._hint(event)
+            else:
+                log.debug("zalo: ignored an update (%s)", update.get("event_name"))
+        except Exception:
+            log.exception("zalo: handling an update failed")
+
+    async def _hint(self, event: NotText) -> None:
+        now = asyncio.get_running_loop().time()
+        last = self._hinted.get(event.chat_id)
+        if last is not None and now - last < HINT_EVERY:
+            return
+        self._hinted[event.chat_id] = now
+        private = event.chat_type is ChatType.PRIVATE
+        text = render("replies/text_only", private=private, bot_name=self.bot_name or "Loa")
+        try:
+            await self.send(event.chat_id, text)
+        except SendError as exc:
+            log.info("zalo: the text-only hint to %s was not sent (%s)", event.chat_id, exc)
+
+
+def send_error(exc: ZaloApiError) -> SendError:
+    """Zalo's error as the channel's: 403 or a chat not found is a chat gone for good."""
+    text = f"{exc.status} {exc.description}"
+    if exc.status == 429:
+        return RetryLater(exc.retry_after if exc.retry_after is not None else RETRY_AFTER)
+    if exc.status == 403 or (exc.status in (400, 404) and "not found" in text.lower()):
+        return ChatUnreachable(text)
+    if exc.status == 408 or exc.status >= 500:
+        return TemporaryFailure(text)
+    return SendError(text)
+
+
+def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage | NotText | None:
+    """A Zalo update as Loa sees it; None for what Loa ignores (its own messages, the rest)."""
+    message = update.get("message")
+    if not isinstance(message, dict):
+        return None
+    chat, sender = message.get("chat"), message.get("from")
+    if not isinstance(chat, dict) or not isinstance(sender, dict) or not chat.get("id"):
+        return None
+    user_id = str(sender.get("id", ""))
+    if sender.get("is_bot") or (bot_id and user_id == bot_id):
+        return None
+    chat_id = str(chat["id"])
+    group = str(chat.get("chat_type", "")).upper() == "GROUP"
+    chat_type = ChatType.GROUP if group else ChatType.PRIVATE
+    event = update.get("event_name")
+    if event in NOT_TEXT:
+        return NotText(chat_id, chat_type)
+    if event != TEXT or not isinstance(message.get("text"), str):
+        return None
+    text = _without_mention(message["text"], bot_name) if group else message["text"].strip()
+    if not text:
+        return None
+    user_name = str(
+        sender.get("display_name") or sender.get("first_name") or sender.get("name") or user_id
+    )
+    return InboundMessage(
+        platform=PLATFORM,
+        chat_id=chat_id,
+        chat_type=chat_type,
+        chat_title=None if group else user_name,  # Zalo does not name groups in updates
+        user_id=user_id,
+        user_name=user_name,
+        text=text,
+        message_id=str(message.get("message_id", "")),
+        at=_moment(message.get("date")),
+        reply_to=_replied(message, bot_id),
+    )
+
+
+def _without_mention(text: str, bot_name: str) -> str:
+    """`@Loa /dangky AB12` -> `/dangky AB12`: the mention only addressed the bot."""
+    if bot_name:
+        text = re.sub(rf"[ \t]*@{re.escape(bot_name)}(?!\w)[ \t]*", " ", text, flags=re.IGNORECASE)
+    return text.strip()
+
+
+def _replied(message: JSON, bot_id: str) -> str | None:
+    """The id of the bot's message this one answers, when Zalo says so (undocumented)."""
+    replied: Any = message.get("reply_to_message")
+    if not isinstance(replied, dict) or not replied.get("message_id"):
+        return None
+    author = replied.get("from")
+    if isinstance(author, dict) and author.get("id") and str(author["id"]) != bot_id:
+        return None  # a reply to someone else
+    return str(replied["message_id"])
+
+
+def _moment(value: Any) -> dt.datetime:
+    """Zalo's dates are milliseconds since the epoch."""
+    try:
+        return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return dt.datetime.now(dt.UTC)

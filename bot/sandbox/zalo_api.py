@@ -1,0 +1,235 @@
+"""The Zalo Bot API methods under `/bot<TOKEN>/<method>`, answered as Zalo answers them.
+
+Answers are `{"ok": true, "result": ...}`; errors `{"ok": false, "error_code": N, "description":
+...}` with N as the HTTP status too. Documented by Zalo and followed here: getUpdates returns ONE
+update, or 408 "Request timeout" when its `timeout` (seconds, default 30) passes idle; texts are
+1 to 2000 characters; setWebhook needs a `secret_token` of 8 to 256 characters; sendChatAction
+answers `{"ok": true}` alone.
+
+Chosen here, because Zalo does not say: the wording of most errors; 403 for a group the bot was
+removed from ("bot is not a member of this group"), a person who blocked it or never wrote to it;
+400 "chat not found" for an unknown chat; 409 for getUpdates while a webhook is set, or when a
+newer getUpdates or setWebhook ends a waiting one; and 429 with a `Retry-After` header (seconds)
+when the sandbox's own limits (`ZALO_LIMITS`, invented: Zalo publishes none) are exceeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.sandbox.delivery import Delivery
+from bot.sandbox.limits import FloodControl, Limits, Rate
+from bot.sandbox.wire import JSON, ApiError, Params, dumps, read_params
+from bot.sandbox.zalo_world import ZaloBot, ZaloChat, ZaloWebhook, ZaloWorld, now_ms
+
+if TYPE_CHECKING:
+    from bot.sandbox.zalo import ZaloSandbox
+
+MAX_TEXT = 2000
+DEFAULT_POLL = 30.0
+CHAT_ACTIONS = frozenset({"typing", "upload_photo"})
+# Zalo publishes no rate: about one message a second per chat, a small burst, 15 a second overall.
+ZALO_LIMITS = Limits(overall=Rate(15, 1.0), group=Rate(3, 3.0), private=Rate(3, 3.0))
+NO_RESULT = object()  # sendChatAction: `{"ok": true}` without a result
+
+Handler = Callable[[ZaloBot, Params, web.Request], Awaitable[Any]]
+
+
+def bad(what: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {what}")
+
+
+class ZaloBotApi:
+    """The methods, flood control and injected faults; settings are read live off the sandbox."""
+
+    def __init__(self, sandbox: ZaloSandbox, world: ZaloWorld, delivery: Delivery) -> None:
+        self.sandbox = sandbox
+        self.world = world
+        self.delivery = delivery
+        self.faults: dict[str, deque[tuple[int, str]]] = {}
+        self._flood = FloodControl()
+        methods: dict[str, Handler] = {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
+            "sendSticker": self._send_sticker,
+            "sendChatAction": self._send_chat_action,
+        }
+        self._methods = {name.lower(): handler for name, handler in methods.items()}
+
+    def fail_next(self, method: str, count: int, status: int, description: str) -> None:
+        self.faults.setdefault(method.lower(), deque()).extend([(status, description)] * count)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        sandbox = self.sandbox
+        sandbox.stats.requests += 1
+        method = request.match_info["method"]
+        if sandbox.latency > 0:
+            await asyncio.sleep(sandbox.latency)
+        bot = self.world.bots.get(request.match_info["token"])
+        if bot is None:
+            return self._error(method, ApiError(401, "Unauthorized"))
+        handler = self._methods.get(method.lower())
+        if handler is None:
+            return self._error(method, ApiError(404, "Not Found"))
+        faults = self.faults.get(method.lower())
+        if faults:
+            status, description = faults.popleft()
+            sandbox.stats.injected_failures += 1
+            headers = {"Retry-After": "1"} if status == 429 else None
+            return self._error(method, ApiError(status, description, headers=headers))
+        try:
+            result = await handler(bot, await read_params(request), request)
+        except ApiError as exc:
+            return self._error(method, exc)
+        body: JSON = {"ok": True} if result is NO_RESULT else {"ok": True, "result": result}
+        return web.json_response(body, dumps=dumps)
+
+    def _error(self, method: str, error: ApiError) -> web.Response:
+        self.sandbox.errors.append((method, error.status, error.description))
+        return error.response()
+
+    # -- the bot and its updates -------------------------------------------------------------
+
+    async def _get_me(self, bot: ZaloBot, params: Params, request: web.Request) -> JSON:
+        return {
+            "id": bot.id,
+            "account_name": bot.account_name,
+            "account_type": "BASIC",
+            "can_join_groups": True,
+            "display_name": bot.display_name,
+        }
+
+    async def _get_updates(self, bot: ZaloBot, params: Params, request: web.Request) -> JSON:
+        if bot.webhook is not None:
+            raise ApiError(409, "Conflict: getUpdates is not available while a webhook is set")
+        timeout = params.number("timeout", DEFAULT_POLL)
+        self.delivery.wake(bot, "conflict")  # one getUpdates at a time
+        if not bot.updates and timeout > 0 and self.delivery.running:
+            waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            bot.waiter = waiter
+            try:
+                reason = await asyncio.wait_for(waiter, timeout)
+            except TimeoutError:
+                reason = "timeout"
+            finally:
+                if bot.waiter is waiter:
+                    bot.waiter = None
+            if reason == "conflict":
+                raise ApiError(409, "Conflict: terminated by another getUpdates request")
+            if reason == "webhook":
+                raise ApiError(409, "Conflict: terminated by setWebhook request")
+        transport = request.transport
+        if not bot.updates or transport is None or transport.is_closing():
+            # Nobody is left to read an update: keep it for the next poll rather than lose it.
+            raise ApiError(408, "Request timeout")
+        return bot.updates.pop(0)
+
+    async def _set_webhook(self, bot: ZaloBot, params: Params, request: web.Request) -> JSON:
+        url = params.text("url") or ""
+        if not url.startswith(("http://", "https://")):
+            raise bad("url must be an HTTPS URL")
+        secret = params.text("secret_token") or ""
+        if not 8 <= len(secret) <= 256:
+            raise bad("secret_token must be 8 to 256 characters")
+        bot.webhook = ZaloWebhook(url, secret, now_ms())
+        bot.webhook_updated_at = bot.webhook.updated_at
+        self.delivery.wake(bot, "webhook")
+        self.delivery.kick(bot)
+        return {"url": url, "updated_at": bot.webhook_updated_at}
+
+    async def _delete_webhook(self, bot: ZaloBot, params: Params, request: web.Request) -> JSON:
+        bot.webhook = None
+        bot.webhook_updated_at = now_ms()
+        return {"url": "", "updated_at": bot.webhook_updated_at}
+
+    async def _get_webhook_info(self, bot: ZaloBot, params: Params, request: web.Request) -> JSON:
+        url = bot.webhook.url if bot.webhook else ""
+        return {"url": url, "updated_at": bot.webhook_updated_at}
+
+    # -- sending -----------------------------------------------------------------------------
+
+    async def _send_message(self, bot: ZaloBot, params: Params, request: web.Request) -> JSON:
+        chat = self._chat(bot, params)
+        text = params.text("text") or ""
+        if not 1 <= len(text) <= MAX_TEXT:
+            raise bad(f"text must be 1 to {MAX_TEXT} characters")
+        self._admit(bot, chat)
+        return self.world.record(bot, chat, "sendMessage", {"text": text})
+
+    async def _send_photo(self, bot: ZaloBot, params: Params, request: web.Request) -> JSON:
+        chat = self._chat(bot, params)
+        photo = params.text("photo") or ""
+        if not photo:
+            raise bad("photo is required")
+        caption = params.text("caption")
+        if caption is not None and len(caption) > MAX_TEXT:
+            raise bad(f"caption must be 1 to {MAX_TEXT} characters")
+        self._admit(bot, chat)
+        content = {"photo": photo, **({"caption": caption} if caption else {})}
+        return self.world.record(bot, chat, "sendPhoto", content)
+
+    async def _send_sticker(self, bot: ZaloBot, params: Params, request: web.Request) -> JSON:
+        chat = self._chat(bot, params)
+        sticker = params.text("sticker") or ""
+        if not sticker:
+            raise bad("sticker is required")
+        self._admit(bot, chat)
+        return self.world.record(bot, chat, "sendSticker", {"sticker": sticker})
+
+    async def _send_chat_action(self, bot: ZaloBot, params: Params, request: web.Request) -> object:
+        self._chat(bot, params)
+        if params.text("action") not in CHAT_ACTIONS:
+            raise bad("action must be typing or upload_photo")
+        return NO_RESULT
+
+    def _chat(self, bot: ZaloBot, params: Params) -> ZaloChat:
+        """The chat `chat_id` names, or the error this bot gets for it."""
+        chat_id = params.text("chat_id") or ""
+        if not chat_id:
+            raise bad("chat_id is required")
+        chat = self.world.chats.get(chat_id)
+        if chat is None:
+            if chat_id in self.world.users:
+                raise ApiError(403, "Forbidden: user has not interacted with the bot")
+            raise bad("chat not found")
+        status = chat.bot_status(bot.token)
+        if chat.is_group:
+            if status is None:
+                raise bad("chat not found")
+            if status != "member":
+                raise ApiError(403, "Forbidden: bot is not a member of this group")
+        elif status != "member":
+            raise ApiError(403, "Forbidden: user has blocked the bot")
+        elif bot.token not in chat.started:
+            raise ApiError(403, "Forbidden: user has not interacted with the bot")
+        return chat
+
+    def _admit(self, bot: ZaloBot, chat: ZaloChat) -> None:
+        """Flood control for a message: refuse it with 429 or count it."""
+        limits, stats = self.sandbox.limits, self.sandbox.stats
+        scopes = [
+            (("bot", bot.token), limits.overall),
+            (("chat", bot.token, chat.id), limits.group if chat.is_group else limits.private),
+        ]
+        verdict = self._flood.admit(scopes, time.monotonic())
+        if verdict.retry_after is None:
+            return
+        stats.rate_limited += 1
+        if verdict.early:
+            stats.early_retries += 1
+        raise ApiError(
+            429,
+            "Too Many Requests: quota exceeded",
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
