@@ -147,19 +147,21 @@ class Loa:
         elif isinstance(event, InboundMessage):
             await dispatch(self, event)
 
-    async def reply(self, message: InboundMessage, template: str, **context: Any) -> None:
-        """Answer in the chat the message came from (`private` tells templates which kind)."""
+    async def reply(self, message: InboundMessage, template: str, **context: Any) -> str | None:
+        """Answer in the chat the message came from (`private` tells templates which kind);
+        the id of the message sent, None if it could not be."""
         private = message.chat_type is ChatType.PRIVATE
-        await self.say(message.platform, message.chat_id, template, private=private, **context)
+        return await self.say(
+            message.platform, message.chat_id, template, private=private, **context
+        )
 
-    async def say(self, platform: str, chat_id: str, template: str, **context: Any) -> None:
+    async def say(self, platform: str, chat_id: str, template: str, **context: Any) -> str | None:
         """Send a rendered reply now, riding out a 429 or a 5xx; a failure is logged, never
         raised (the person can ask again; scheduled messages go through the outbox)."""
         text = render(template, campaign=self.campaign, **context)
         for attempt in range(REPLY_TRIES):
             try:
-                await self.channels[platform].send(chat_id, text)
-                return
+                return await self.channels[platform].send(chat_id, text)
             except ChatAddressChanged as exc:
                 await self.chat_moved(platform, chat_id, exc.new_chat_id)
                 chat_id, wait = exc.new_chat_id, 0
@@ -169,10 +171,11 @@ class Loa:
                 wait = REPLY_BACKOFF * 2**attempt
             except SendError as exc:
                 log.warning("reply to %s:%s failed: %s", platform, chat_id, exc)
-                return
+                return None
             if attempt + 1 < REPLY_TRIES:
                 await asyncio.sleep(wait)
         log.warning("reply to %s:%s dropped after %d tries", platform, chat_id, REPLY_TRIES)
+        return None
 
     async def notify_coordinators(self, template: str, **context: Any) -> None:
         """Tell every coordinator in their private chat (chat id = user id on both platforms)."""

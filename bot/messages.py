@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bot.campaign.checks import Problem
 from bot.campaign.model import Campaign
 from bot.campaign.timeline import Delivery
+from bot.conversation.grammar import part_names
 
 MESSAGES_DIR = Path(
     os.environ.get("LOA_MESSAGES", Path(__file__).resolve().parent.parent / "messages")
@@ -29,6 +30,7 @@ def environment() -> Environment:
         autoescape=False,
     )
     env.filters["summary"] = summary
+    env.filters["parts"] = part_names  # `Số cuộc/người` -> ("cuộc", "người")
     env.globals["f"] = env.get_template("_format.j2").module  # dates "Thứ Hai, 02/10/2023", "8h00"
     return env
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.campaign.calendar import slogan_of
-from bot.campaign.model import Campaign, DeadlineKind, Opening
+from bot.campaign.model import Campaign, DeadlineKind, FormRow, Opening
 from bot.campaign.units import Unit
 
 EVERYONE = "all"
@@ -94,6 +94,20 @@ def useful_until(delivery: Delivery, campaign: Campaign) -> dt.datetime:
         return ends.replace(tzinfo=tz)
     day = delivery.at.astimezone(tz).date() + dt.timedelta(days=1)
     return dt.datetime.combine(day, dt.time(), tz)
+
+
+def form_rows(delivery: Delivery, campaign: Campaign) -> list[FormRow]:
+    """The statistics rows a delivery asks a unit for: a prompt's section, or the whole form for
+    a report reminder (it goes only to units still missing some); [] for anything else."""
+    if campaign.form is None:
+        return []
+    if delivery.kind is Kind.DATA_PROMPT:
+        section = delivery.context["section"]
+        return [row for row in (section, *section.items) if row.answer]
+    deadline = delivery.context.get("deadline")
+    if delivery.kind is Kind.DEADLINE_REMINDER and deadline.kind is DeadlineKind.REPORT:
+        return [row for row in campaign.form.rows() if row.answer]
+    return []
 
 
 def _ceremony_ends(opening: Opening) -> dt.datetime | None:

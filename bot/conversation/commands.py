@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.channels.base import ChatType, InboundMessage
-from bot.conversation import coordinator, info, registration
+from bot.conversation import coordinator, info, registration, reporting
 from bot.store import audit, chats
 from bot.store.models import Role
 
@@ -38,6 +38,9 @@ COMMANDS = {
         Command("khauhieu", info.slogan),
         Command("dangky", registration.register),
         Command("huydangky", registration.unregister),
+        Command("baocao", reporting.start),
+        Command("xem", reporting.show),
+        Command("sua", reporting.correct),
         Command("thongbao", coordinator.broadcast, coordinators_only=True),
         Command("tiendo", coordinator.progress, coordinators_only=True),
         Command("lichthongbao", coordinator.scheduled, coordinators_only=True),
@@ -64,6 +67,8 @@ async def dispatch(loa: Loa, message: InboundMessage) -> None:
         await chats.seen(session, chat, message.user_id, message.user_name, role)
     parsed = parse(message.text)
     if parsed is None:
+        if await reporting.on_text(loa, message):
+            return
         if message.chat_type is ChatType.PRIVATE or message.reply_to is not None:
             await loa.reply(message, "replies/not_understood")
         return

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from bot.campaign.model import Campaign, parse_time
 from bot.channels.base import InboundMessage
 from bot.delivery import outbox
-from bot.store import audit, chats
+from bot.stats import table
+from bot.store import answers, audit, chats
 from bot.store.models import Chat, DeliveryStatus
 
 REPORT_CHECK = 0.5  # seconds between looks at a broadcast's progress
@@ -151,15 +152,30 @@ async def _report(loa: Loa, message: InboundMessage, ids: list[int]) -> None:
 
 
 async def progress(loa: Loa, message: InboundMessage, args: str) -> None:
+    """Who receives Loa's messages, and who has sent their figures: complete, partial, silent."""
     async with loa.db.session() as session:
         units = await chats.all_units(session)
         bound = await chats.registered_chats(session)
         went = await outbox.statuses(session, loa.campaign_key)
+        given = await answers.every_unit(session, loa.campaign_key)
     missed = sum(counts[DeliveryStatus.MISSED] for counts in went.values())
     by_unit: dict[int | None, list[Chat]] = defaultdict(list)
     for chat in bound:
         by_unit[chat.unit_id].append(chat)
     active = {chat.unit_id for chat in bound if chat.active}
+    form = loa.campaign.form
+    figures = {
+        unit.id: (table.completion(form, given.get(unit.id, {})), len(given.get(unit.id, {})))
+        for unit in units
+        if form is not None
+    }
     await loa.reply(
-        message, "replies/progress", units=units, chats=by_unit, active=active, missed=missed
+        message,
+        "replies/progress",
+        units=units,
+        chats=by_unit,
+        active=active,
+        missed=missed,
+        figures=figures,
+        items=len(table.answerable(form)) if form else 0,
     )

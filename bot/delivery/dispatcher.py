@@ -1,7 +1,9 @@
 """Send what is due: claim rows, render each for its unit, send through the chat's channel.
 
 One message is in flight at a time, rows taking turns across chats and each chat's in planned
-order (the eleven parts of a form arrive as 1, 2, … 11). Every attempt is recorded. A chat that
+order (the eleven parts of a form arrive as 1, 2, … 11). Every attempt is recorded. What asks a
+unit for figures (a part of the form, a report reminder) goes only while some are missing, and
+a sent part of the form is remembered as a prompt, so replies to it answer its rows. A chat that
 is gone (403, not found) fails its rows and is reported through `on_unreachable`; a 429 or a
 network error puts the row, and the rest of that chat's batch, back for later.
 """
@@ -12,14 +14,14 @@ import contextlib
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import update
 
-from bot.campaign.model import Campaign
+from bot.campaign.model import Campaign, FormRow
 from bot.campaign.timeline import Delivery as TimelineDelivery
-from bot.campaign.timeline import Kind, timeline
+from bot.campaign.timeline import Kind, form_rows, timeline
 from bot.channels.base import (
     Channel,
     ChatAddressChanged,
@@ -29,10 +31,11 @@ from bot.channels.base import (
     TemporaryFailure,
 )
 from bot.delivery.clock import Clock
-from bot.delivery.outbox import HELD_BACK, as_core, claim_due
+from bot.delivery.outbox import as_core, claim_due
 from bot.messages import render, render_delivery
+from bot.store import answers
 from bot.store.db import Database
-from bot.store.models import Chat, Delivery, DeliveryAttempt, DeliveryStatus, Unit
+from bot.store.models import Chat, Delivery, DeliveryAttempt, DeliveryStatus, PromptKind, Unit
 
 log = logging.getLogger(__name__)
 
@@ -163,15 +166,23 @@ class Dispatcher:
         async with self.db.session() as session:
             chat = await session.get(Chat, row.chat_id)
             unit = await session.get(Unit, row.unit_id) if row.unit_id is not None else None
+            asked = self._asks(row, unit)
+            known = await answers.values(session, self.campaign_key, unit.id) if asked else {}
         assert chat is not None  # rows are deleted with their chat
-        try:
-            text = self.text(row, unit)
-        except Exception as exc:  # a template the office edited badly: this row only
-            log.exception("delivery %s: cannot render %s", row.id, row.kind)
-            text, result = None, Result(DeliveryStatus.FAILED, f"render: {exc}")
+        missing = [r for r in asked if r.code not in known]
+        text = None
+        if asked and not missing:
+            result = Result(DeliveryStatus.CANCELLED, "the unit has answered what it asks for")
         else:
-            result = await self._attempt(row, chat, text)
-        await self._record(row, result, text)
+            try:
+                text = self.text(row, unit, missing)
+            except Exception as exc:  # a template the office edited badly: this row only
+                log.exception("delivery %s: cannot render %s", row.id, row.kind)
+                result = Result(DeliveryStatus.FAILED, f"render: {exc}")
+            else:
+                result = await self._attempt(row, chat, text)
+        prompt = [r.code for r in asked] if row.kind == Kind.DATA_PROMPT else []
+        await self._record(row, result, text, prompt)
         if result.unreachable:
             await self.on_unreachable(chat, unit)
         return result
@@ -210,29 +221,50 @@ class Dispatcher:
             return Result(DeliveryStatus.FAILED, str(exc))
         return Result(DeliveryStatus.SENT, message_id=message_id)
 
-    def text(self, row: Delivery, unit: Unit | None) -> str | None:
-        """The row's message for its unit, from the campaign as it is now (None: gone from it)."""
-        core_unit = as_core(unit) if unit is not None else None
-        if row.kind in HELD_BACK:  # planned before it was held back
-            return None
+    def text(self, row: Delivery, unit: Unit | None, missing: Sequence[FormRow] = ()) -> str | None:
+        """The row's message for its unit, from the campaign as it is now (None: gone from it);
+        `missing`: the figures it asks for that the unit has not given yet."""
         if row.payload and "text" in row.payload:
             text = row.payload["text"]
+            core_unit = as_core(unit) if unit is not None else None
             return render(Kind.ANNOUNCEMENT, campaign=self.campaign, unit=core_unit, text=text)
-        planned = timeline(self.campaign, [core_unit] if core_unit else None)
-        for delivery in planned:
+        delivery = self._planned(row, unit)
+        if delivery is None:
+            return None
+        return render_delivery(self._as_of_now(delivery, missing), self.campaign)
+
+    def _planned(self, row: Delivery, unit: Unit | None) -> TimelineDelivery | None:
+        """The campaign's delivery the row stands for, as the campaign file says it now."""
+        core_unit = as_core(unit) if unit is not None else None
+        for delivery in timeline(self.campaign, [core_unit] if core_unit else None):
             if (delivery.kind, delivery.reference) == (row.kind, row.reference):
-                return render_delivery(self._as_of_now(delivery), self.campaign)
+                return delivery
         return None
 
-    def _as_of_now(self, delivery: TimelineDelivery) -> TimelineDelivery:
-        """A reminder sent late says how many days are really left."""
+    def _asks(self, row: Delivery, unit: Unit | None) -> list[FormRow]:
+        """The form rows the row asks its unit for; [] when it asks for none."""
+        if self.campaign.form is None or unit is None or row.payload is not None:
+            return []
+        if row.kind not in (Kind.DATA_PROMPT, Kind.DEADLINE_REMINDER):
+            return []
+        delivery = self._planned(row, unit)
+        return form_rows(delivery, self.campaign) if delivery else []
+
+    def _as_of_now(
+        self, delivery: TimelineDelivery, missing: Sequence[FormRow]
+    ) -> TimelineDelivery:
+        """A reminder sent late says how many days are really left, and a report reminder which
+        figures are still missing."""
         if delivery.kind is not Kind.DEADLINE_REMINDER:
             return delivery
         today = self.clock.now().astimezone(self.campaign.tz).date()
         left = max((delivery.context["deadline"].last_day() - today).days, 0)
-        return replace(delivery, context={**delivery.context, "days": left})
+        return replace(delivery, context={**delivery.context, "days": left, "missing": missing})
 
-    async def _record(self, row: Delivery, result: Result, text: str | None) -> None:
+    async def _record(
+        self, row: Delivery, result: Result, text: str | None, prompt: list[str] | None = None
+    ) -> None:
+        """Store the outcome; a sent part of the form becomes a prompt for its `prompt` rows."""
         async with self.db.session() as session, session.begin():
             stored = await session.get(Delivery, row.id)
             assert stored is not None
@@ -242,6 +274,16 @@ class Dispatcher:
             if result.status is DeliveryStatus.SENT:
                 stored.text, stored.message_id = text, result.message_id
                 stored.sent_at = self.clock.now()
+                if prompt and result.message_id and row.unit_id is not None:
+                    answers.asked(
+                        session,
+                        self.campaign_key,
+                        row.chat_id,
+                        row.unit_id,
+                        result.message_id,
+                        PromptKind.SECTION,
+                        prompt,
+                    )
             if result.retry_in is not None:
                 stored.due_at = self.clock.later(result.retry_in)
             outcome = "retry" if result.status is DeliveryStatus.PENDING else str(result.status)

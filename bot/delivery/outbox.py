@@ -25,10 +25,6 @@ from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
 
 log = logging.getLogger(__name__)
 
-# Data prompts ask units to reply with figures; until those replies are read and stored they
-# would only collect answers that get lost, so they stay in the timeline (preview) but are not sent.
-HELD_BACK = frozenset({Kind.DATA_PROMPT})
-
 
 def delivery_key(campaign: str, kind: str, reference: str, chat: Chat) -> str:
     return f"{campaign}:{kind}:{reference}:{chat.id}"
@@ -44,14 +40,14 @@ async def plan_chat(
 ) -> int:
     """Bring the chat's rows in line with the campaign as it is now; count the changes.
 
-    Deliveries still ahead are added (a late unit still gets the next ceremony notice), pending
+    Deliveries still ahead are added (a late unit still gets the next ceremony notice, and the
+    form while the report is not yet due), pending
     rows follow moved dates, cancelled rows come back for a chat that came back, and pending rows
     the campaign no longer has are cancelled, never deleted.
     """
     planned = {
         delivery_key(campaign_key, d.kind, d.reference, target.chat): d
         for d in timeline(campaign, [as_core(target.unit)])
-        if d.kind not in HELD_BACK
     }
     rows = {
         row.key: row
@@ -72,7 +68,8 @@ async def plan_chat(
         row = rows.get(key)
         expires = useful_until(d, campaign)
         if row is None:
-            if d.at > now:
+            # a unit registering after the form went out still gets it while it can answer
+            if d.at > now or (d.kind is Kind.DATA_PROMPT and expires > now):
                 session.add(_row(key, campaign_key, d, target, expires))
                 changed += 1
         elif row.status == DeliveryStatus.CANCELLED and d.at > now:  # the chat came back

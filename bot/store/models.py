@@ -188,6 +188,32 @@ class Answer(Base):
     replaced_at: Mapped[dt.datetime | None]  # set when a later answer corrects this one
 
 
+class PromptKind(StrEnum):
+    SECTION = "section"  # a part of the form, sent on schedule: answered as `MÃ: SỐ` lines
+    ITEM = "item"  # one row, asked by /baocao: a bare figure answers it, then the next is asked
+    CONFIRM = "confirm"  # an unusual figure read back: "đúng" records it
+
+
+class Prompt(Base):
+    """A message of the bot that asked a unit for figures: a reply to it answers its items.
+
+    `pending` holds an unusual figure waiting for the sender's "đúng" before it is recorded.
+    """
+
+    __tablename__ = "prompts"
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(128))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(64))  # the platform's
+    kind: Mapped[str] = mapped_column(String(16))  # PromptKind
+    items: Mapped[list[str]] = mapped_column(JSON)  # form row codes, in the order asked
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"item", "value", "raw"}
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """Who did what: registrations, refusals, broadcasts, removals."""
 

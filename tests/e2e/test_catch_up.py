@@ -53,9 +53,13 @@ async def test_a_reminder_that_fell_due_is_sent_with_the_days_really_left(
     texts, rows = await back_at(
         sandbox, database, registered_then_down, dt.datetime(2023, 10, 9, 10, tzinfo=VN)
     )
-    [reminder] = texts
+    reminder, *form = texts
     assert "⏰ Nhắc hạn: Báo cáo kết quả thực hiện Tuần lễ" in reminder
     assert "Còn 2 ngày." in reminder  # planned as "còn 3 ngày" for 08/10
+    assert "Đơn vị còn thiếu 37 mục số liệu" in reminder  # nothing answered yet
+    assert [t.split("\n")[1].split(":")[0] for t in form] == [
+        f"📝 Số liệu Tuần lễ, phần {n}/11" for n in range(1, 12)
+    ]  # the form went out on 09/10 at 7h00, still useful until the deadline
     assert rows["bao-cao@2023-10-12-3"].status == "sent"
     assert rows["week"].status == "missed"  # "today is the last day of the week": not on 09/10
     assert rows["week"].last_error == "no longer useful"
@@ -68,7 +72,9 @@ async def test_of_several_overdue_reminders_only_the_newest_goes(
     texts, rows = await back_at(
         sandbox, database, registered_then_down, dt.datetime(2023, 10, 10, 10, tzinfo=VN)
     )
-    assert len(texts) == 1 and "Còn 1 ngày." in texts[0]
+    reminders = [t for t in texts if "Nhắc hạn" in t]
+    assert len(reminders) == 1 and "Còn 1 ngày." in reminders[0]
+    assert len(texts) == 1 + 11  # and the form
     assert rows["bao-cao@2023-10-12-1"].status == "sent"
     assert (rows["bao-cao@2023-10-12-3"].status, rows["bao-cao@2023-10-12-3"].last_error) == (
         "missed",

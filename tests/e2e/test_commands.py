@@ -48,7 +48,8 @@ async def test_help_lists_coordinator_commands_only_to_coordinators(world):
 async def test_the_command_menu_is_set_for_everyone_and_for_coordinators(world):
     menus = world.sandbox.commands(TOKEN)
     assert [c["command"] for c in menus["default"]] == [
-        "lich", "khaimac", "khauhieu", "dangky", "huydangky", "help", "start",
+        "lich", "khaimac", "khauhieu", "baocao", "xem", "sua", "dangky", "huydangky", "help",
+        "start",
     ]  # fmt: skip
     # the coordinator's menu is set once they open a chat with the bot (/start, in the fixture)
     scope = f"chat:{world.coordinator.id}"
@@ -57,7 +58,7 @@ async def test_the_command_menu_is_set_for_everyone_and_for_coordinators(world):
             break
         await asyncio.sleep(0.02)
     coordinator_menu = [c["command"] for c in menus[scope]]
-    assert coordinator_menu[7:] == ["thongbao", "lichthongbao", "huythongbao", "tiendo"]
+    assert coordinator_menu[10:] == ["thongbao", "lichthongbao", "huythongbao", "tiendo"]
     assert all(c["description"] for c in menus["default"])
 
 

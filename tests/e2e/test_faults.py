@@ -81,10 +81,10 @@ async def test_a_message_that_cannot_be_rendered_fails_alone(live, monkeypatch):
         fine = await outbox.broadcast(session, live.loa.campaign_key, "B", [], live.loa.clock.now())
     text = live.loa.dispatcher.text
 
-    def failing(row, unit):
+    def failing(row, unit, *missing):
         if row.id == broken[0].id:
             raise ValueError("an office edited a template badly")
-        return text(row, unit)
+        return text(row, unit, *missing)
 
     monkeypatch.setattr(live.loa.dispatcher, "text", failing)
     await live.loa.dispatcher.send_due([broken[0].id, fine[0].id])

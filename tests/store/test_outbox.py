@@ -45,11 +45,12 @@ async def test_planning_twice_adds_nothing_and_revives_cancelled_rows(db):
     async with db.session() as session, session.begin():
         again = await outbox.plan_chat(session, "c", campaign, target, BEFORE_THE_WEEK)
         await outbox.cancel_chat(session, target.chat)
-    assert (first, again) == (8, 0)  # notices 29/09 and 01/10, week start, agenda, end, 3 reminders
+    assert (first, again) == (19, 0)  # notices 29/09, 01/10, week start, agenda, end, 3 reminders
+    # and the form's 11 parts
     assert set(await statuses(db)) == {DeliveryStatus.CANCELLED}
     async with db.session() as session, session.begin():
         revived = await outbox.plan_chat(session, "c", campaign, target, BEFORE_THE_WEEK)
-    assert revived == 8 and set(await statuses(db)) == {DeliveryStatus.PENDING}
+    assert revived == 19 and set(await statuses(db)) == {DeliveryStatus.PENDING}
 
 
 async def test_a_row_is_claimed_once_however_many_senders_ask(db):
@@ -151,7 +152,8 @@ async def test_editing_the_campaign_moves_and_cancels_only_what_is_pending(db):
     assert [(r.status, r.due_at.astimezone(VN).day) for r in new] == [
         ("pending", 10), ("pending", 12), ("pending", 13),  # last day 13/10 ("trước ngày 14/10")
     ]  # fmt: skip
-    assert changed == 2 + 3 + 3  # ceremony rows cancelled, old reminders cancelled, new planned
+    # ceremony rows cancelled, old reminders cancelled, new planned, the form useful for longer
+    assert changed == 2 + 3 + 3 + 11
 
 
 async def test_a_postponed_ceremony_is_announced_again(db):

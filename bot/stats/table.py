@@ -1,0 +1,95 @@
+"""The filled statistics form as plain data: per unit, complete or not, and the totals.
+
+Pure: the exports, `/xem`, `/tiendo` and the straggler reminders all read the form through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.campaign.model import AnswerKind, Form, FormRow
+from bot.conversation.grammar import Value
+
+Answers = Mapping[str, Value]  # form row code -> value
+
+
+class Completion(StrEnum):
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+    SILENT = "silent"
+
+
+@dataclass(frozen=True)
+class UnitSheet:
+    """One unit's answers, as the table shows them."""
+
+    code: str
+    name: str
+    type: str
+    answers: Answers = field(default_factory=dict)
+
+
+def answerable(form: Form) -> list[FormRow]:
+    """The rows that take a figure (or a text), in printed order: headings without one skipped."""
+    return [row for row in form.rows() if row.answer is not None]
+
+
+def missing(form: Form, answers: Answers) -> list[FormRow]:
+    return [row for row in answerable(form) if row.code not in answers]
+
+
+def completion(form: Form, answers: Answers) -> Completion:
+    known = sum(row.code in answers for row in answerable(form))
+    if not known:
+        return Completion.SILENT
+    return Completion.COMPLETE if known == len(answerable(form)) else Completion.PARTIAL
+
+
+def totals(form: Form, sheets: Iterable[UnitSheet]) -> dict[str, Value]:
+    """Figures summed over units (pairs part by part); texts joined as `Đơn vị: text` lines.
+
+    A row nobody answered is absent, so the table can leave its cell empty rather than say 0.
+    """
+    rows = answerable(form)
+    sums: dict[str, list[int]] = {}
+    texts: dict[str, list[str]] = {}
+    for sheet in sheets:
+        for row in rows:
+            value = sheet.answers.get(row.code)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                texts.setdefault(row.code, []).append(f"{sheet.name}: {value}")
+            else:
+                total = sums.setdefault(row.code, [0] * len(value))
+                for index, number in enumerate(value[: len(total)]):
+                    total[index] += number
+    result: dict[str, Value] = {code: tuple(numbers) for code, numbers in sums.items()}
+    result.update({code: "\n".join(lines) for code, lines in texts.items()})
+    return result
+
+
+def columns(row: FormRow, value: Value | None) -> tuple[int | str | None, int | None]:
+    """The two figure columns of the official table (Số lớp/số cuộc thi, Người) for a row.
+
+    A pair fills both; a count of people goes under Người; any other single figure, and a text,
+    under the first.
+    """
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return value, None
+    if row.answer is AnswerKind.PAIR:
+        return value[0], value[1]
+    if (row.unit or "").strip().lower() == "người":
+        return None, value[0]
+    return value[0], None
+
+
+def counts(form: Form, sheets: Sequence[UnitSheet]) -> dict[Completion, int]:
+    result = dict.fromkeys(Completion, 0)
+    for sheet in sheets:
+        result[completion(form, sheet.answers)] += 1
+    return result
