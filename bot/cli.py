@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import datetime as dt
 import json
 import logging
 import sys
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -18,10 +20,12 @@ from sqlalchemy.exc import ArgumentError, InterfaceError, InvalidRequestError, O
 from bot import demo, logs, service
 from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign, load_units
+from bot.campaign.plan import draft_yaml, read_plan
 from bot.campaign.timeline import timeline
 from bot.config import Settings
 from bot.delivery import outbox
 from bot.messages import describe, render, render_delivery
+from bot.stats.export import FORMATS, gather, writer
 from bot.store.db import Database, display_url
 from bot.store.models import AuditEntry
 from bot.store.units import import_units, list_units
@@ -48,6 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     preview.set_defaults(run=_preview)
 
+    plan = commands.add_parser(
+        "import-plan", help="draft a campaign from a plan document (.docx, .txt, .md)"
+    )
+    plan.add_argument("file", type=Path, metavar="DOC")
+    plan.add_argument("-o", "--output", type=Path, metavar="OUT.yaml", help="write the draft")
+    plan.add_argument("--json", action="store_true", help="print the object of DESIGN.md §4")
+    plan.set_defaults(run=_import_plan)
+
     db = commands.add_parser("db", help="the database (DATABASE_URL)")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
@@ -64,6 +76,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     units_import.set_defaults(run=_units_import)
     units_list = units_commands.add_parser("list", help="units, registration codes and chats")
     units_list.set_defaults(run=_units_list)
+
+    export = commands.add_parser(
+        "export", help="the statistics table or the report, from the answers in DATABASE_URL"
+    )
+    export.add_argument("--format", choices=FORMATS, default="xlsx")
+    export.add_argument("-o", "--output", type=Path, metavar="FILE", help="where to write it")
+    export.add_argument("--campaign", type=Path, metavar="FILE", help="default: LOA_CAMPAIGN")
+    export.set_defaults(run=_export)
 
     serve = commands.add_parser(
         "run", help="serve the chats of LOA_CAMPAIGN: polling, or a webhook when WEBHOOK_URL is set"
@@ -134,6 +154,27 @@ def _statuses(campaign_key: str) -> dict[tuple[str, str], Counter[str]]:
     return asyncio.run(read())
 
 
+def _import_plan(args: argparse.Namespace) -> int:
+    """Exit 2 when the document cannot be read or the draft cannot be written."""
+    try:
+        plan = read_plan(args.file)
+    except Invalid as exc:
+        return _invalid(exc)
+    if args.output:
+        try:
+            args.output.write_text(
+                draft_yaml(plan, args.file.name, str(args.output)), encoding="utf-8"
+            )
+        except OSError as exc:
+            detail = {"file": str(args.output), "detail": exc.strerror or str(exc)}
+            return _invalid(Invalid([Problem((), "plan_output_unwritable", detail)]))
+    if args.json:
+        print(json.dumps(plan.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(render("import_plan", plan=plan, file=args.file, output=args.output))
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     async def upgrade(db: Database) -> str:
         before = await db.revision()
@@ -189,6 +230,42 @@ def _serve(args: argparse.Namespace) -> int:
         logging.getLogger("loa").exception("loa run stopped on an unexpected error")
         return 1
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Write the export next to its destination, then move it there: never half a file."""
+    try:
+        path = args.campaign or Settings.from_env().campaign
+        if path is None:
+            raise Invalid([Problem(("LOA_CAMPAIGN",), "setting_missing")])
+        campaign = load_campaign(path)
+        if campaign.form is None:
+            raise Invalid([Problem((), "export_no_form", {"file": str(path)})])
+    except Invalid as exc:
+        return _invalid(exc)
+    key = service.campaign_key(path)
+    output: Path = args.output or Path(f"tong-hop-{key}.{args.format}")
+
+    async def write(db: Database) -> str:
+        began = time.perf_counter()
+        print(render("export_started", output=output), file=sys.stderr)
+        export = await gather(db, campaign, key, dt.datetime.now(dt.UTC))
+        partial = output.with_name(f".{output.name}.part")
+        try:
+            with partial.open("wb") as out:
+                writer(args.format)(export, out)
+            partial.replace(output)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            why = {"file": str(output), "errno": exc.errno, "detail": exc.strerror or str(exc)}
+            raise Invalid([Problem((), "export_unwritable", why)]) from exc
+        seconds = time.perf_counter() - began
+        return render("export_done", export=export, output=output, seconds=seconds)
+
+    try:
+        return _with_database(write)
+    except Invalid as exc:
+        return _invalid(exc)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -1,11 +1,12 @@
 """What every chat platform looks like to the rest of Loa: events in, text out.
 
-Adapters (`telegram.py`, later `zalo.py`) turn platform updates into these events and send text;
+Adapters (`telegram.py`, `zalo.py`) turn platform updates into these events and send text;
 nothing above them knows which platform a chat is on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -100,6 +101,34 @@ class TemporaryFailure(SendError):
     """Network error, timeout or 5xx: worth retrying later."""
 
 
+class Unsupported(SendError):
+    """The platform cannot do this at all (Zalo bots cannot send files)."""
+
+
+PART_TRIES = 3
+
+
+async def send_parts(parts: Sequence[str], send_one: Callable[[str], Awaitable[str]]) -> str:
+    """Send the parts of a long text in order; the last one's id.
+
+    Once the first part is out, a 429 or a network error on a later one is waited out here:
+    a caller retrying the whole text would send the first part twice.
+    """
+    message_id = await send_one(parts[0])
+    for part in parts[1:]:
+        for attempt in range(PART_TRIES - 1):
+            try:
+                message_id = await send_one(part)
+                break
+            except RetryLater as exc:
+                await asyncio.sleep(exc.retry_after)
+            except TemporaryFailure:
+                await asyncio.sleep(2**attempt)
+        else:
+            message_id = await send_one(part)
+    return message_id
+
+
 def split_text(text: str, limit: int) -> list[str]:
     """Cut a text into messages of at most `limit` characters, between lines where possible."""
     parts: list[str] = []
@@ -156,6 +185,11 @@ class Channel(Protocol):
 
     async def send(self, chat_id: str, text: str) -> str:
         """Send `text`; return the platform's message id. Raises a `SendError`."""
+        ...
+
+    async def send_document(self, chat_id: str, name: str, content: bytes, caption: str) -> str:
+        """Send a file; return the message id. Raises a `SendError` (`Unsupported` where the
+        platform has no way to send files)."""
         ...
 
     async def is_admin(self, chat_id: str, user_id: str) -> bool:

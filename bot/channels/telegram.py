@@ -12,13 +12,13 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, InputFile, Update
 from telegram._utils.types import JSONDict
 from telegram.constants import ChatMemberStatus, MessageLimit
 from telegram.constants import ChatType as TgChatType
@@ -54,6 +54,7 @@ from bot.channels.base import (
     RetryLater,
     SendError,
     TemporaryFailure,
+    send_parts,
     split_text,
 )
 from bot.config import TELEGRAM_API
@@ -65,7 +66,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 CONCURRENT_UPDATES = 64
-PART_TRIES = 3
 GROUP_BURST = 3
 OVERALL_SHARE = 0.96  # of Telegram's overall rate: a margin for jitter between here and there
 TOLERANCE = 0.002  # seconds a paced slot may be late and still count as on time
@@ -255,37 +255,22 @@ class TelegramChannel:
         text would send the first part twice.
         """
         parts = split_text(text, MessageLimit.MAX_TEXT_LENGTH)
-        message_id = await self._send_one(chat_id, parts[0])
-        for part in parts[1:]:
-            for attempt in range(PART_TRIES - 1):
-                try:
-                    message_id = await self._send_one(chat_id, part)
-                    break
-                except RetryLater as exc:
-                    await asyncio.sleep(exc.retry_after)
-                except TemporaryFailure:
-                    await asyncio.sleep(2**attempt)
-            else:
-                message_id = await self._send_one(chat_id, part)
-        return message_id
+        return await send_parts(parts, lambda part: self._send_one(chat_id, part))
 
     async def _send_one(self, chat_id: str, text: str) -> str:
-        try:
+        with _sending():
             message = await self.app.bot.send_message(chat_id=int(chat_id), text=text)
-        except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after)) from exc
-        except ChatMigrated as exc:
-            raise ChatAddressChanged(str(exc.new_chat_id)) from exc
-        except Forbidden as exc:
-            raise ChatUnreachable(exc.message) from exc
-        except BadRequest as exc:
-            if "not found" in exc.message.lower():
-                raise ChatUnreachable(exc.message) from exc
-            raise SendError(exc.message) from exc
-        except NetworkError as exc:  # includes TimedOut and 5xx answers
-            raise TemporaryFailure(exc.message) from exc
-        except TelegramError as exc:
-            raise SendError(exc.message) from exc
+        return str(message.message_id)
+
+    async def send_document(self, chat_id: str, name: str, content: bytes, caption: str) -> str:
+        with _sending():
+            message = await self.app.bot.send_document(
+                chat_id=int(chat_id),
+                document=InputFile(content, filename=name),
+                caption=caption[: MessageLimit.CAPTION_LENGTH],
+                read_timeout=60,
+                write_timeout=120,  # a big table to a slow link
+            )
         return str(message.message_id)
 
     async def is_admin(self, chat_id: str, user_id: str) -> bool:
@@ -401,3 +386,24 @@ class TelegramChannel:
 
 def _seconds(value: int | float | dt.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+@contextlib.contextmanager
+def _sending() -> Iterator[None]:
+    """Telegram's errors as the `SendError`s the rest of Loa knows."""
+    try:
+        yield
+    except RetryAfter as exc:
+        raise RetryLater(_seconds(exc.retry_after)) from exc
+    except ChatMigrated as exc:
+        raise ChatAddressChanged(str(exc.new_chat_id)) from exc
+    except Forbidden as exc:
+        raise ChatUnreachable(exc.message) from exc
+    except BadRequest as exc:
+        if "not found" in exc.message.lower():
+            raise ChatUnreachable(exc.message) from exc
+        raise SendError(exc.message) from exc
+    except NetworkError as exc:  # includes TimedOut and 5xx answers
+        raise TemporaryFailure(exc.message) from exc
+    except TelegramError as exc:
+        raise SendError(exc.message) from exc

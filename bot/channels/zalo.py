@@ -45,6 +45,8 @@ from bot.channels.base import (
     RetryLater,
     SendError,
     TemporaryFailure,
+    Unsupported,
+    send_parts,
     split_text,
 )
 from bot.channels.zalo_api import JSON, RETRY_AFTER, ZaloApiError, ZaloBotApi, ZaloNetworkError
@@ -59,7 +61,6 @@ SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT = "message.text.received"
 NOT_TEXT = frozenset({"message.image.received", "message.sticker.received"})
 CONCURRENT_UPDATES = 64
-PART_TRIES = 3
 POLL_BACKOFF = (1.0, 30.0)  # first and longest wait after a failed getUpdates
 HINT_EVERY = 60.0  # seconds: one text-only hint per chat, however many stickers come
 
@@ -185,19 +186,10 @@ class ZaloChannel:
         text would send the first part twice.
         """
         parts = split_text(text, MAX_TEXT)
-        message_id = await self._send_one(chat_id, parts[0])
-        for part in parts[1:]:
-            for attempt in range(PART_TRIES - 1):
-                try:
-                    message_id = await self._send_one(chat_id, part)
-                    break
-                except RetryLater as exc:
-                    await asyncio.sleep(exc.retry_after)
-                except TemporaryFailure:
-                    await asyncio.sleep(2**attempt)
-            else:
-                message_id = await self._send_one(chat_id, part)
-        return message_id
+        return await send_parts(parts, lambda part: self._send_one(chat_id, part))
+
+    async def send_document(self, chat_id: str, name: str, content: bytes, caption: str) -> str:
+        raise Unsupported("the Zalo Bot API sends text, photos and stickers, not files")
 
     async def _send_one(self, chat_id: str, text: str) -> str:
         chat = self._per_chat.setdefault(chat_id, Pacer(self._limits.chat_per_second))

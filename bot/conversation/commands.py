@@ -45,6 +45,7 @@ COMMANDS = {
         Command("tiendo", coordinator.progress, coordinators_only=True),
         Command("lichthongbao", coordinator.scheduled, coordinators_only=True),
         Command("huythongbao", coordinator.cancel_scheduled, coordinators_only=True),
+        Command("xuat", coordinator.export, coordinators_only=True),
     ]
 }
 

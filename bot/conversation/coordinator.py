@@ -1,10 +1,12 @@
 """Coordinators only: /thongbao (now or at a set time, to every unit chat or one unit type),
-/lichthongbao and /huythongbao for the scheduled ones, and /tiendo."""
+/lichthongbao and /huythongbao for the scheduled ones, /tiendo, and /xuat for the table."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -12,11 +14,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.campaign.model import Campaign, parse_time
-from bot.channels.base import InboundMessage
+from bot.channels.base import InboundMessage, SendError, Unsupported
 from bot.delivery import outbox
+from bot.messages import render
 from bot.stats import table
+from bot.stats.export import FORMATS, Export, gather, writer
 from bot.store import answers, audit, chats
 from bot.store.models import Chat, DeliveryStatus
+
+log = logging.getLogger(__name__)
 
 REPORT_CHECK = 0.5  # seconds between looks at a broadcast's progress
 
@@ -179,3 +185,32 @@ async def progress(loa: Loa, message: InboundMessage, args: str) -> None:
         figures=figures,
         items=len(table.answerable(form)) if form else 0,
     )
+
+
+async def export(loa: Loa, message: InboundMessage, args: str) -> None:
+    """/xuat [xlsx|csv|docx]: the filled table (or the report) as a file in this chat."""
+    fmt = args.strip().lower().lstrip(".") or "xlsx"
+    if loa.campaign.form is None:
+        await loa.reply(message, "replies/no_form")
+        return
+    if fmt not in FORMATS:
+        await loa.reply(message, "replies/export_usage", formats=FORMATS)
+        return
+    await loa.reply(message, "replies/export_started")  # a big table takes a few seconds
+    exported = await gather(loa.db, loa.campaign, loa.campaign_key, loa.clock.now())
+    content = await asyncio.to_thread(_written, exported, fmt)
+    name = f"tong-hop-{loa.campaign_key}.{fmt}"
+    caption = render("replies/export_caption", campaign=loa.campaign, export=exported)
+    try:
+        await loa.channels[message.platform].send_document(message.chat_id, name, content, caption)
+    except Unsupported:
+        await loa.reply(message, "replies/export_unsupported", fmt=fmt)
+    except SendError as exc:
+        log.warning("/xuat: the file could not be sent: %s", exc)
+        await loa.reply(message, "replies/export_failed")
+
+
+def _written(exported: Export, fmt: str) -> bytes:
+    out = io.BytesIO()
+    writer(fmt)(exported, out)
+    return out.getvalue()

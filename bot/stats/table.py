@@ -71,21 +71,24 @@ def totals(form: Form, sheets: Iterable[UnitSheet]) -> dict[str, Value]:
     return result
 
 
-def columns(row: FormRow, value: Value | None) -> tuple[int | str | None, int | None]:
-    """The two figure columns of the official table (Số lớp/số cuộc thi, Người) for a row.
+Cells = tuple[int | None, int | None, str | None]
 
-    A pair fills both; a count of people goes under Người; any other single figure, and a text,
-    under the first.
+
+def columns(row: FormRow, value: Value | None) -> Cells:
+    """The official table's Số lớp/số cuộc thi, Người and Ghi chú cells for a row's value.
+
+    A pair fills both figures; a count of people goes under Người, any other single figure under
+    the first; a text goes to Ghi chú.
     """
     if value is None:
-        return None, None
+        return None, None, None
     if isinstance(value, str):
-        return value, None
+        return None, None, value
     if row.answer is AnswerKind.PAIR:
-        return value[0], value[1]
+        return value[0], value[1], None
     if (row.unit or "").strip().lower() == "người":
-        return None, value[0]
-    return value[0], None
+        return None, value[0], None
+    return value[0], None, None
 
 
 def counts(form: Form, sheets: Sequence[UnitSheet]) -> dict[Completion, int]:

@@ -4,8 +4,11 @@ the database for the chat's own unit only. The clock stands on 09/10/2023, when 
 report window is open (the week ended on 08/10, the report is due before 12/10)."""
 
 import datetime as dt
+import io
 
 import pytest
+from docx import Document
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.store import answers
@@ -215,3 +218,77 @@ async def test_reminders_go_only_to_units_missing_figures_and_name_what_is_missi
     )
     assert "(thcs-chi-ne): nhóm “Nhóm thcs-chi-ne” (Telegram) · 📝 1/37 mục" in progress
     assert "Trường THCS Khoan Dụ (thcs-khoan-du): chưa đăng ký · 📝 chưa gửi số liệu" in progress
+
+
+async def test_two_units_answer_and_the_coordinator_gets_the_table_in_chat(world):
+    principal, director = world.person("Thầy Hùng"), world.person("Bà Hoa")
+    school = await world.group("Trường TH Chi Nê", admins=(principal,))
+    await world.register(school, "th-chi-ne", principal)
+    await world.sandbox.post(director.id, director.id, "/start")
+    await world.sandbox.wait_sent(director.id, 1)
+    await world.register(director.id, "tthtcd-an-binh", director)
+    parts = await form_of(world, school)
+    await form_of(world, director.id)
+
+    # the school replies to the parts of the form, with a refused figure and a correction
+    await reply(principal, school, parts[1], "1: 5\n1.1: 200\n1.2: 3 lớp, 120 người\n1.3: 2,5")
+    await reply(principal, school, parts[1], "1.2: 4/150")
+    await reply(principal, school, parts[11], "Ngày hội đọc sách")
+    # the centre writes code lines in its private chat, one of them wrong, then corrects it
+    await director.asks(director.id, "1: 2\n1.2: 1/30\n10.1: 2 triệu\n4.2 = abc")
+    await director.asks(director.id, "/sua 4.2 120")
+
+    before = len(world.sandbox.sent(world.coordinator.id))
+    await world.coordinator.says(world.coordinator.id, "/xuat")
+    started, table = (await world.sandbox.wait_sent(world.coordinator.id, before + 2))[before:]
+    assert started["text"].startswith("⏳ Loa đang tổng hợp số liệu")
+    assert table["document"]["file_name"] == "tong-hop-lac-thuy-2023.xlsx"
+    assert "6 đơn vị (0 đủ số liệu, 2 đang nhập, 4 chưa gửi)" in table["caption"]
+
+    book = load_workbook(io.BytesIO(table["sandbox"]["file_bytes"]))
+    assert book.sheetnames == [
+        "Tổng hợp", "th-chi-ne", "thcs-chi-ne", "mn-an-binh", "thcs-khoan-du", "tthtcd-an-binh",
+        "tthtcd-dong-tam",
+    ]  # fmt: skip
+    totals, school_sheet = book["Tổng hợp"], book["th-chi-ne"]
+    form = world.loa.campaign.form
+    assert [r[0] for r in totals.iter_rows(min_row=7, max_col=1, values_only=True)] == [
+        row.code for row in form.rows()
+    ]  # every row of the official table, in its order, sections included
+    assert totals["A5"].value == "STT" and totals["D6"].value == "Số lớp/số cuộc thi"
+    line = {row.code: 7 + index for index, row in enumerate(form.rows())}
+
+    def cells(sheet, code):
+        return tuple(sheet.cell(line[code], column).value for column in (4, 5, 6))
+
+    assert school_sheet["A3"].value == "Đơn vị: Trường Tiểu học Chi Nê (th-chi-ne)"
+    assert cells(school_sheet, "1.2") == (4, 150, None)  # the corrected figures
+    assert cells(school_sheet, "1.3") == (None, None, None)  # refused, so still missing
+    assert cells(school_sheet, "11") == (None, None, "Ngày hội đọc sách")
+    assert cells(book["tthtcd-an-binh"], "4.2") == (120, None, None)
+    assert cells(totals, "1") == (7, None, None)
+    assert cells(totals, "1.1") == (None, 200, None)  # people go under "Người"
+    assert cells(totals, "1.2") == (5, 180, None)
+    assert cells(totals, "10.1") == (2_000_000, None, None)
+    assert cells(totals, "11") == (None, None, "Trường Tiểu học Chi Nê: Ngày hội đọc sách")
+    assert cells(totals, "1.4") == (None, None, None)  # nobody answered: empty, not 0
+
+
+async def test_xuat_is_for_coordinators_and_knows_its_formats(world):
+    groups = await world.registered_groups("th-chi-ne")
+    await form_of(world, groups["th-chi-ne"])
+    principal = world.person("Thầy Hùng")
+    refused = await principal.asks(groups["th-chi-ne"], "/xuat")
+    assert "chỉ dành cho cán bộ điều phối" in refused
+    usage = await world.coordinator.asks(world.coordinator.id, "/xuat pdf")
+    assert usage.startswith("Cách dùng: /xuat (bảng Excel)")
+    before = len(world.sandbox.sent(world.coordinator.id))
+    await world.coordinator.says(world.coordinator.id, "/xuat docx")
+    _, report = (await world.sandbox.wait_sent(world.coordinator.id, before + 2))[before:]
+    document = Document(io.BytesIO(report["sandbox"]["file_bytes"]))
+    texts = [p.text for p in document.paragraphs]
+    assert "BÁO CÁO" in texts and "I. TỔ CHỨC TRIỂN KHAI TUẦN LỄ" in texts
+    assert (
+        "4. Bảng tổng hợp số liệu các hoạt động tổ chức Tuần lễ (thống kê theo Mẫu tổng hợp)"
+        in texts
+    )

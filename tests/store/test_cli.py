@@ -4,13 +4,16 @@ The CLI runs its own event loop (`asyncio.run`), so async tests call it from a w
 """
 
 import asyncio
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from bot.cli import main
+from bot.store import answers
 from bot.store.models import AuditEntry, Chat, Unit
 from tests.conftest import SCHEDULES
 from tests.store.test_db import HEAD
@@ -186,3 +189,42 @@ def test_a_database_from_a_newer_loa_is_reported(env, tmp_path, capsys):
     connection.close()
     assert main(["units", "list"]) == 1
     assert "9999" in capsys.readouterr().err
+
+
+async def test_export_writes_each_format_from_the_stored_answers(db, env, capsys, tmp_path):
+    env(db.url)
+    assert await loa("units", "import", str(LAC_THUY), "--campaign", str(CAMPAIGN)) == 0
+    async with db.session() as session, session.begin():
+        unit = await session.scalar(select(Unit).where(Unit.code == "thcs-chi-ne"))
+        await answers.record(
+            session, "2023-lac-thuy", unit.id, "1.2", (3, 120),
+            raw="3/120", chat_id=None, author="telegram:1", at=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+    capsys.readouterr()
+    for fmt in ("xlsx", "csv", "docx"):
+        out = tmp_path / f"bang.{fmt}"
+        assert (
+            await loa("export", "--format", fmt, "-o", str(out), "--campaign", str(CAMPAIGN)) == 0
+        )
+        assert out.stat().st_size > 0
+    printed = capsys.readouterr()
+    assert (
+        "Đã xuất" in printed.out
+        and "6 đơn vị (0 đủ số liệu, 1 đang nhập, 5 chưa gửi)" in printed.out
+    )
+    assert "Đang đọc số liệu" in printed.err  # progress goes to stderr
+    book = load_workbook(tmp_path / "bang.xlsx")
+    assert book["thcs-chi-ne"]["D9"].value == 3 and book["Tổng hợp"]["E9"].value == 120
+
+
+async def test_export_refuses_what_it_cannot_do_and_leaves_no_half_file(db, env, capsys, tmp_path):
+    env(db.url)
+    quan_12 = SCHEDULES / "2021-quan-12.yaml"  # a plan without a statistics table
+    assert await loa("export", "-o", str(tmp_path / "x.xlsx"), "--campaign", str(quan_12)) == 2
+    assert "không có mẫu tổng hợp số liệu" in capsys.readouterr().err
+    assert await loa("export", "-o", str(tmp_path / "x.xlsx")) == 2  # no LOA_CAMPAIGN either
+    assert "LOA_CAMPAIGN" in capsys.readouterr().err
+    missing = tmp_path / "no" / "such" / "x.xlsx"
+    assert await loa("export", "-o", str(missing), "--campaign", str(CAMPAIGN)) == 2
+    assert "không có thư mục này" in capsys.readouterr().err
+    assert not any(tmp_path.glob("**/*.part"))

@@ -1,0 +1,210 @@
+"""The statistics table as the office's spreadsheet: the official MẪU TỔNG HỢP SỐ LIỆU layout
+(same rows, same order, section rows in bold), a sheet with the totals and one per unit.
+
+openpyxl lays out the totals sheet and one unit sheet whose varying cells hold placeholders;
+each unit's sheet is then stamped from that one's XML. Every unit sheet looks the same, and
+writing 10,000 of them cell by cell through openpyxl took 46 s where stamping takes about one.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from typing import BinaryIO
+from xml.sax.saxutils import escape, quoteattr
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.campaign.model import Form, FormRow
+from bot.messages import catalogue
+from bot.stats import table
+from bot.stats.export import Export
+
+Cell = int | str | None
+_SLOT = "@@LOA-SLOT-{}@@"
+_TEMPLATE = "unit-template"
+_THIN = Side(style="thin")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_WIDTHS = {"A": 7, "B": 62, "C": 16, "D": 15, "E": 12, "F": 34}
+_FIRST_ROW = 7  # the header takes rows 5 and 6
+
+
+def build(export: Export, out: BinaryIO) -> None:
+    words = catalogue("export")
+    book = Workbook()
+    totals = book.active
+    assert totals is not None
+    totals.title = words["totals_sheet"]
+    counts = export.counts
+    caption = words["totals_caption"].format(
+        units=len(export.sheets),
+        complete=counts[table.Completion.COMPLETE],
+        partial=counts[table.Completion.PARTIAL],
+        silent=counts[table.Completion.SILENT],
+        made=export.made_at.strftime("%Hh%M %d/%m/%Y"),
+    )
+    _lay_out(
+        totals, export.form, caption, lambda row: table.columns(row, export.totals.get(row.code))
+    )
+    numbers = itertools.count()
+
+    def slot() -> str:
+        return _SLOT.format(next(numbers))
+
+    _lay_out(
+        book.create_sheet(_TEMPLATE), export.form, slot(), lambda row: (slot(), slot(), slot())
+    )
+    laid_out = io.BytesIO()
+    book.save(laid_out)
+    _stamp(laid_out.getvalue(), _unit_sheets(export, words["unit_caption"]), out)
+
+
+def _unit_sheets(export: Export, caption: str) -> Iterator[tuple[str, list[Cell]]]:
+    """(sheet title, the cells in slot order) for every unit."""
+    rows = table.answerable(export.form)
+    titles: set[str] = set()
+    for sheet in export.sheets:
+        cells: list[Cell] = [caption.format(name=sheet.name, code=sheet.code)]
+        for row in rows:  # in the order `_lay_out` numbered their slots
+            cells.extend(table.columns(row, sheet.answers.get(row.code)))
+        yield _title(sheet.code, titles), cells
+
+
+def _lay_out(
+    sheet: Worksheet,
+    form: Form,
+    caption: str,
+    cells: Callable[[FormRow], tuple[object, object, object]],
+) -> None:
+    """The official table: title, subtitle, caption, the two header rows, then every row."""
+    words = catalogue("export")
+    for row, text, font in (
+        (1, form.title, Font(bold=True, size=13)),
+        (2, form.subtitle or "", Font(italic=True)),
+        (3, caption, Font(bold=True)),
+    ):
+        sheet.merge_cells(start_row=row, end_row=row, start_column=1, end_column=6)
+        sheet.cell(row, 1, text).font = font
+        sheet.cell(row, 1).alignment = Alignment(horizontal="center", wrap_text=True)
+    number, label, unit, quantity, note = words["header"]
+    for column, text in ((1, number), (2, label), (3, unit), (6, note)):
+        sheet.merge_cells(start_row=5, end_row=6, start_column=column, end_column=column)
+        sheet.cell(5, column, text)
+    sheet.merge_cells(start_row=5, end_row=5, start_column=4, end_column=5)
+    sheet.cell(5, 4, quantity)
+    sheet.cell(6, 4, words["quantity"][0])
+    sheet.cell(6, 5, words["quantity"][1])
+    for line in sheet.iter_rows(min_row=5, max_row=6, max_col=6):
+        for cell in line:
+            cell.font = Font(bold=True)
+            cell.border = _BOX
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for offset, row in enumerate(form.rows()):
+        line = _FIRST_ROW + offset
+        heading = "." not in row.code
+        first, people, remark = cells(row) if row.answer is not None else (None, None, None)
+        for column, value in enumerate((row.code, row.label, row.unit, first, people, remark), 1):
+            cell = sheet.cell(line, column, value)
+            cell.border = _BOX
+            cell.font = Font(bold=heading)
+            cell.alignment = Alignment(vertical="top", wrap_text=column in (2, 3, 6))
+            if column in (4, 5):
+                cell.number_format = "#,##0"
+    for column, width in _WIDTHS.items():
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = f"A{_FIRST_ROW}"
+
+
+# -- stamping -------------------------------------------------------------------------------------
+
+_SLOT_CELL = re.compile(
+    r'<c ([^>]*?) t="inlineStr"><is><t>' + _SLOT.format(r"(\d+)") + r"</t></is></c>"
+)
+
+
+def _stamp(package: bytes, sheets: Iterator[tuple[str, list[Cell]]], out: BinaryIO) -> None:
+    """Write `package` to `out` with its template sheet replaced by one copy per unit, its slots
+    filled."""
+    source = zipfile.ZipFile(io.BytesIO(package))
+    workbook = source.read("xl/workbook.xml").decode()
+    relations = source.read("xl/_rels/workbook.xml.rels").decode()
+    types = source.read("[Content_Types].xml").decode()
+    sheet_entry = _element(workbook, "sheet", f'name="{_TEMPLATE}"')
+    relation_id = re.search(r'r:id="([^"]+)"', sheet_entry)[1]  # type: ignore[index]
+    relation = _element(relations, "Relationship", f'Id="{relation_id}"')
+    part = re.search(r'Target="/?([^"]+)"', relation)[1]  # type: ignore[index]
+    part = part if part.startswith("xl/") else f"xl/{part}"
+    override = _element(types, "Override", f'PartName="/{part}"')
+    pieces = _SLOT_CELL.split(source.read(part).decode())
+
+    entries, links, overrides = [], [], []
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for number, (title, cells) in enumerate(sheets, start=1):
+            name = f"xl/worksheets/unit{number}.xml"
+            target.writestr(name, _fill(pieces, cells))
+            entries.append(
+                sheet_entry.replace(f'name="{_TEMPLATE}"', f"name={quoteattr(title)}")
+                .replace(f'r:id="{relation_id}"', f'r:id="rIdU{number}"')
+                .replace(re.search(r'sheetId="\d+"', sheet_entry)[0], f'sheetId="{number + 1}"')  # type: ignore[index]
+            )
+            links.append(
+                relation.replace(f'Id="{relation_id}"', f'Id="rIdU{number}"').replace(
+                    re.search(r'Target="[^"]+"', relation)[0],
+                    f'Target="/{name}"',  # type: ignore[index]
+                )
+            )
+            overrides.append(override.replace(f'PartName="/{part}"', f'PartName="/{name}"'))
+        target.writestr("xl/workbook.xml", workbook.replace(sheet_entry, "".join(entries)))
+        target.writestr("xl/_rels/workbook.xml.rels", relations.replace(relation, "".join(links)))
+        target.writestr("[Content_Types].xml", types.replace(override, "".join(overrides)))
+        for item in source.infolist():
+            if item.filename not in (part, "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                                     "[Content_Types].xml"):  # fmt: skip
+                target.writestr(item, source.read(item))
+
+
+def _fill(pieces: Sequence[str], cells: Sequence[Cell]) -> str:
+    """The template sheet's XML with slot cells written as numbers, texts or empty cells.
+
+    `pieces` is the XML split by the slot pattern: text, attributes, slot, text, attributes…
+    """
+    out = [pieces[0]]
+    for index in range(1, len(pieces), 3):
+        attributes, slot, after = pieces[index], int(pieces[index + 1]), pieces[index + 2]
+        value = cells[slot]
+        if value is None:
+            out.append(f"<c {attributes}/>")
+        elif isinstance(value, str):
+            out.append(
+                f'<c {attributes} t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t>'
+                "</is></c>"
+            )
+        else:
+            out.append(f'<c {attributes} t="n"><v>{value}</v></c>')
+        out.append(after)
+    return "".join(out)
+
+
+def _element(xml: str, tag: str, marker: str) -> str:
+    """The one empty element `<tag … marker …/>` of an XML text."""
+    found = re.search(rf"<{tag} [^>]*{re.escape(marker)}[^>]*/>", xml)
+    if found is None:
+        raise ValueError(f"no <{tag} {marker}> in the laid-out workbook")
+    return found[0]
+
+
+def _title(code: str, taken: set[str]) -> str:
+    """A sheet name Excel accepts: no []:*?/\\, at most 31 characters, unique ignoring case."""
+    base = re.sub(r"[\[\]:*?/\\]", "-", code)[:31] or "don-vi"
+    title, number = base, 1
+    while title.lower() in taken:
+        number += 1
+        suffix = f"~{number}"
+        title = base[: 31 - len(suffix)] + suffix
+    taken.add(title.lower())
+    return title

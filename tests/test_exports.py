@@ -1,0 +1,114 @@
+"""The exports as files: the official XLSX layout, the long-form CSV and the DOCX report, read
+back with openpyxl, csv and python-docx."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+
+from bot.campaign.loader import load_campaign
+from bot.stats.export import Export, writer
+from bot.stats.table import UnitSheet, answerable
+from tests.conftest import SCHEDULES
+
+CAMPAIGN = load_campaign(SCHEDULES / "2023-lac-thuy.yaml")
+FORM = CAMPAIGN.form
+AT = dt.datetime(2023, 10, 12, 9, 30, tzinfo=CAMPAIGN.tz)
+SHEETS = [
+    UnitSheet("th/chi:ne", "Trường <Tiểu học> & Chi Nê", "truong-hoc",
+              {"1": (3,), "1.2": (2, 80), "10.1": (1_500_000,), "11": "Thi kể chuyện\ntheo sách"}),
+    UnitSheet("TH/chi:ne", "Trùng mã khi bỏ dấu", "truong-hoc", {"1": (4,), "1.2": (1, 20)}),
+    UnitSheet("x" * 40, "Mã rất dài", "tthtcd", {}),
+]  # fmt: skip
+
+
+def written(fmt: str, sheets=SHEETS) -> bytes:
+    out = io.BytesIO()
+    writer(fmt)(Export(CAMPAIGN, sheets, AT), out)
+    return out.getvalue()
+
+
+def test_xlsx_has_the_official_layout_a_totals_sheet_and_one_per_unit():
+    book = load_workbook(io.BytesIO(written("xlsx")))
+    assert book.sheetnames == ["Tổng hợp", "th-chi-ne", "TH-chi-ne~2", "x" * 31]
+    totals, first = book["Tổng hợp"], book["th-chi-ne"]
+    for sheet in (totals, first):
+        assert sheet["A1"].value == FORM.title and sheet["A2"].value == FORM.subtitle
+        assert [c.value for c in sheet[5]] == [
+            "STT",
+            "Các hoạt động",
+            "Đơn vị",
+            "Số lượng",
+            None,
+            "Ghi chú",
+        ]
+        assert {str(r) for r in sheet.merged_cells.ranges} >= {"A5:A6", "D5:E5", "A1:F1"}
+        rows = list(sheet.iter_rows(min_row=7, values_only=True))
+        assert [(r[0], r[1], r[2]) for r in rows] == [
+            (row.code, row.label, row.unit) for row in FORM.rows()
+        ]
+        assert sheet["A7"].font.b and not sheet["A8"].font.b  # section rows in bold
+    assert (
+        totals["A3"].value
+        == "Tổng hợp 3 đơn vị: 0 đủ số liệu, 2 đang nhập, 1 chưa gửi (lúc 09h30 12/10/2023)"
+    )
+    assert first["A3"].value == "Đơn vị: Trường <Tiểu học> & Chi Nê (th/chi:ne)"
+    codes = [row.code for row in FORM.rows()]
+
+    def cells(sheet, code):
+        line = 7 + codes.index(code)
+        return tuple(sheet.cell(line, column).value for column in (4, 5, 6))
+
+    assert cells(first, "11") == (None, None, "Thi kể chuyện\ntheo sách")  # text kept, escaped
+    assert cells(first, "10.1") == (1_500_000, None, None)
+    assert first.cell(7 + codes.index("10.1"), 4).number_format == "#,##0"
+    assert cells(totals, "1") == (7, None, None)
+    assert cells(totals, "1.2") == (3, 100, None)
+    assert cells(totals, "1.3") == (None, None, None)
+    assert cells(book["x" * 31], "1") == (None, None, None)
+
+
+def test_csv_is_one_line_per_unit_and_row():
+    content = written("csv")
+    assert content.startswith("\ufeff".encode())  # Excel reads the Vietnamese right
+    lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert lines[0][:4] == ["Mã đơn vị", "Đơn vị", "Loại đơn vị", "Mã mục"]
+    assert len(lines) == 1 + len(SHEETS) * len(answerable(FORM))
+    by_key = {(line[0], line[3]): line for line in lines[1:]}
+    assert by_key[("th/chi:ne", "1.2")][6:] == ["2", "80", "", "đã nhập"]
+    assert by_key[("th/chi:ne", "11")][8] == "Thi kể chuyện\ntheo sách"
+    assert by_key[("x" * 40, "1")][6:] == ["", "", "", "chưa nhập"]
+
+
+def test_docx_follows_the_report_outline_with_the_totals_table():
+    document = Document(io.BytesIO(written("docx")))
+    texts = [p.text for p in document.paragraphs]
+    outline = [
+        "BÁO CÁO",
+        "I. TỔ CHỨC TRIỂN KHAI TUẦN LỄ",
+        "1. Công tác chỉ đạo, ban hành kế hoạch triển khai, kiểm tra, đôn đốc thực hiện",
+        "2. Lễ phát động Tuần lễ",
+        "3. Nội dung các hoạt động đã triển khai trong Tuần lễ",
+        "4. Kinh phí tổ chức Tuần lễ",
+        "II. ĐÁNH GIÁ CHUNG",
+        "4. Bảng tổng hợp số liệu các hoạt động tổ chức Tuần lễ (thống kê theo Mẫu tổng hợp)",
+    ]
+    assert [t for t in texts if t in outline] == outline
+    assert "- Ngân sách nhà nước: 1.500.000 đồng." in texts
+    assert (
+        "- Bồi dưỡng nâng cao trình độ chuyên môn nghiệp vụ cho cán bộ, công chức, viên chức (các cấp): 3 lớp, 100 người."
+        in texts
+    )
+    letterhead, totals = document.tables
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in letterhead.cell(0, 1).text
+    assert len(totals.rows) == 1 + len(FORM.rows())
+    row = next(r for r in totals.rows if r.cells[0].text == "1.2")
+    assert [c.text for c in row.cells[3:5]] == ["3", "100"]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv", "docx"])
+def test_an_export_with_no_units_is_still_a_valid_file(fmt):
+    assert written(fmt, sheets=[])
