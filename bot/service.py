@@ -13,6 +13,7 @@ from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign
 from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel, TelegramLimits, Webhook
+from bot.channels.zalo import ZaloChannel, ZaloLimits, ZaloWebhook
 from bot.config import Settings
 from bot.store.db import Database
 
@@ -25,7 +26,8 @@ def campaign_key(path: Path) -> str:
 
 
 def channels_for(settings: Settings) -> dict[str, Channel]:
-    """A channel for every platform that has a token; webhook mode when WEBHOOK_URL is set."""
+    """A channel for every platform that has a token; webhook mode when WEBHOOK_URL (Telegram)
+    or ZALO_WEBHOOK_URL is set."""
     channels: dict[str, Channel] = {}
     if settings.telegram_token:
         webhook = None
@@ -46,6 +48,21 @@ def channels_for(settings: Settings) -> dict[str, Channel]:
             api_base_url=settings.telegram_api_base_url,
             webhook=webhook,
             limits=limits,
+        )
+    if settings.zalo_token:
+        zalo_webhook = None
+        if settings.zalo_webhook_url:
+            assert settings.webhook_secret  # made up by Settings when not configured
+            zalo_webhook = ZaloWebhook(
+                settings.zalo_webhook_url,
+                settings.webhook_secret,
+                port=settings.zalo_webhook_port or 8082,
+            )
+        channels["zalo"] = ZaloChannel(
+            settings.zalo_token,
+            api_base_url=settings.zalo_api_base_url,
+            webhook=zalo_webhook,
+            limits=ZaloLimits(settings.zalo_rate_overall, settings.zalo_rate_chat),
         )
     return channels
 

@@ -33,6 +33,12 @@ class InboundMessage:
     message_id: str
     at: dt.datetime  # aware
     reply_to: str | None = None  # id of the bot's message this answers
+    mentioned: bool = False  # the text named the bot (Zalo passes on only such group messages)
+
+    @property
+    def addressed(self) -> bool:
+        """Meant for the bot: in a private chat, a reply to the bot, or a mention."""
+        return self.chat_type is ChatType.PRIVATE or self.reply_to is not None or self.mentioned
 
     @property
     def sender(self) -> str:
@@ -156,6 +162,7 @@ class Channel(Protocol):
     """One chat platform."""
 
     platform: str
+    sends_files: bool  # whether `send_document` can work at all
 
     @property
     def mode(self) -> str:

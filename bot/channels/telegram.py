@@ -181,6 +181,7 @@ class Webhook:
 
 class TelegramChannel:
     platform = PLATFORM
+    sends_files = True
 
     def __init__(
         self,

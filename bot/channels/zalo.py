@@ -110,6 +110,7 @@ class Pacer:
 
 class ZaloChannel:
     platform = PLATFORM
+    sends_files = False  # the Bot API has sendPhoto and sendSticker, no documents
 
     def __init__(
         self,
@@ -360,6 +361,7 @@ def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage 
         message_id=str(message.get("message_id", "")),
         at=_moment(message.get("date")),
         reply_to=_replied(message, bot_id),
+        mentioned=group,  # Zalo passes on only group messages that mention or reply to the bot
     )
 
 

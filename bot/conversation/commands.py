@@ -70,7 +70,7 @@ async def dispatch(loa: Loa, message: InboundMessage) -> None:
     if parsed is None:
         if await reporting.on_text(loa, message):
             return
-        if message.chat_type is ChatType.PRIVATE or message.reply_to is not None:
+        if message.addressed:
             await loa.reply(message, "replies/not_understood")
         return
     name, args = parsed

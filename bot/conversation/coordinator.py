@@ -196,6 +196,9 @@ async def export(loa: Loa, message: InboundMessage, args: str) -> None:
     if fmt not in FORMATS:
         await loa.reply(message, "replies/export_usage", formats=FORMATS)
         return
+    if not loa.channels[message.platform].sends_files:
+        await loa.reply(message, "replies/export_unsupported", fmt=fmt)
+        return
     await loa.reply(message, "replies/export_started")  # a big table takes a few seconds
     exported = await gather(loa.db, loa.campaign, loa.campaign_key, loa.clock.now())
     content = await asyncio.to_thread(_written, exported, fmt)

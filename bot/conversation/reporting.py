@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign.model import Form, FormRow
-from bot.channels.base import ChatType, InboundMessage
+from bot.channels.base import InboundMessage
 from bot.conversation import grammar
 from bot.conversation.grammar import Accepted, Rejected, Value
 from bot.stats import table
@@ -69,17 +69,18 @@ async def on_text(loa: Loa, message: InboundMessage) -> bool:
         place = await _place(session, message)
         prompt = await _prompt(loa, session, message, place) if place else None
     if place is None:  # figures from a chat of no unit are nobody's
-        addressed = message.chat_type is ChatType.PRIVATE or message.reply_to is not None
-        if found and addressed:
+        if found and message.addressed:
             await loa.reply(message, "replies/not_registered")
-        return bool(found and addressed)
+        return bool(found and message.addressed)
     if found:
         await _answer(loa, message, place, found)
     elif prompt is None:
         return False
     elif prompt.pending is not None and _is_yes(message.text):
         await _confirm(loa, message, place, prompt)
-    elif len(prompt.items) == 1:
+    elif len(prompt.items) == 1 and (message.reply_to or prompt.kind != PromptKind.SECTION):
+        # a part of the form is answered by a bare figure only in a reply to it: the parts go
+        # out together, so "the latest" would be a guess
         flow = prompt.kind == PromptKind.ITEM
         await _answer(loa, message, place, [(prompt.items[0], message.text)], flow=flow)
     else:
@@ -310,13 +311,14 @@ async def _place(session: AsyncSession, message: InboundMessage) -> Place | None
 async def _prompt(
     loa: Loa, session: AsyncSession, message: InboundMessage, place: Place
 ) -> Prompt | None:
-    """The prompt this message answers: the one it replies to, or in a private chat the latest.
+    """The prompt this message answers: the one it replies to, else (in a private chat, or a
+    mention where replies are not marked, as on Zalo) the chat's latest.
 
     A prompt sent while the chat belonged to another unit answers nothing.
     """
     if message.reply_to is not None:
         found = await answers.prompt(session, loa.campaign_key, place.chat_id, message.reply_to)
-    elif message.chat_type is ChatType.PRIVATE:
+    elif message.addressed:
         found = await answers.prompt(session, loa.campaign_key, place.chat_id)
     else:
         return None

@@ -211,6 +211,11 @@ class ZaloSandbox:
         chat = self._world.chat(chat_id)
         return chat.user.display_name if chat.user is not None else chat.title or ""
 
+    def webhook_url(self, token: str) -> str | None:
+        """Where the bot asked for its updates (setWebhook), None when it polls."""
+        webhook = self._world.bot(token).webhook
+        return webhook.url if webhook else None
+
     def pending_updates(self, token: str) -> int:
         """Updates the bot has not fetched (or its webhook not accepted) yet."""
         return len(self._world.bot(token).updates)

@@ -6,7 +6,11 @@ import os
 import signal
 import sys
 
+import httpx
+
 from bot.sandbox.telegram import Limits, TelegramSandbox
+from bot.sandbox.zalo import Limits as ZaloLimitsOff
+from bot.sandbox.zalo import ZaloSandbox
 from tests.conftest import ROOT, SCHEDULES, SEEDS
 from tests.e2e.test_webhook_and_secrets import free_port
 
@@ -77,3 +81,46 @@ async def test_serving_at_debug_in_webhook_mode_never_prints_a_secret(tmp_path):
     assert "DEBUG" in output  # it did log at DEBUG
     for secret in (TOKEN, TOKEN.split(":")[1], SECRET):
         assert secret not in output
+
+
+async def test_loa_run_serves_zalo_on_a_webhook_and_rejects_a_wrong_secret(tmp_path):
+    """Zalo alone, on its webhook: a chat is answered, a forged update is refused, and neither
+    the token nor the secret is printed."""
+    zalo_token, secret = "5500:zalo-process-token-never-printed", "zalo-webhook-secret-42"
+    async with ZaloSandbox(limits=ZaloLimitsOff.off()) as zalo:
+        zalo.add_bot(zalo_token, display_name="Loa")
+        port = free_port()
+        env = {
+            k: v for k, v in environment(tmp_path, zalo).items() if not k.startswith("TELEGRAM")
+        } | {
+            "ZALO_BOT_TOKEN": zalo_token,
+            "ZALO_API_BASE_URL": zalo.base_url,
+            "ZALO_WEBHOOK_URL": f"http://127.0.0.1:{port}/zalo",
+            "ZALO_WEBHOOK_PORT": str(port),
+            "WEBHOOK_SECRET": secret,
+            "LOA_LOG_LEVEL": "DEBUG",
+        }
+        process = await start(tmp_path, env)
+        try:
+            teacher = zalo.add_user("Cô Hoa")
+            for _ in range(100):  # until the bot has set its webhook
+                if zalo.webhook_url(zalo_token):
+                    break
+                await asyncio.sleep(0.1)
+            await zalo.post(teacher, teacher, "/khaimac")
+            [reply] = await zalo.wait_sent(teacher, 1, timeout=10)
+            assert reply["text"].startswith("🎤 Lễ khai mạc")
+            async with httpx.AsyncClient() as client:
+                forged = await client.post(
+                    f"http://127.0.0.1:{port}/zalo",
+                    json={"event_name": "message.text.received", "message": {}},
+                    headers={"X-Bot-Api-Secret-Token": "not-the-secret"},
+                )
+            assert forged.status_code == 403
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output = (await asyncio.wait_for(process.communicate(), 30))[0].decode()
+    assert process.returncode == 0, output
+    assert "- Zalo (webhook): 0 nhóm/cuộc trò chuyện đã đăng ký" in output
+    for hidden in (zalo_token, zalo_token.split(":")[1], secret):
+        assert hidden not in output
