@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     serve.set_defaults(run=_serve)
     demo = commands.add_parser(
-        "demo", help="the 2023 Lạc Thủy campaign in about a minute on the sandbox Bot API"
+        "demo", help="the 2023 Lạc Thủy campaign in about two minutes on the sandbox Bot APIs"
     )
     demo.add_argument("--seconds", type=float, default=60, help="how long the week lasts")
     demo.set_defaults(run=_demo)

@@ -1,10 +1,15 @@
-"""`loa demo`: the 2023 Lạc Thủy campaign, its two weeks in about a minute, on the sandbox.
+"""`loa demo`: the 2023 Lạc Thủy campaign, its two weeks in about a minute and a half, on the
+sandbox Telegram and Zalo Bot APIs.
 
-Six units register (one through its principal's private chat, one after a wrong code); Loa sends
-the ceremony notices, the week's messages, the report reminders and the data prompts; the
-coordinator broadcasts and checks progress; one school removes the bot. Then a transcript per
-chat. Everything runs for real: python-telegram-bot over HTTP to the sandbox Bot API, SQLite,
-the outbox. The exit status says whether every message arrived where it should, once.
+Six units register: four Telegram groups (one after a wrong code), a principal's private chat on
+Telegram, and a centre director's private chat on Zalo. Loa sends the ceremony notices, the
+week's messages and reminders; the coordinator broadcasts and checks progress; one school removes
+the bot. When the week is over the form goes out in parts and the units answer (a reply with
+`MÃ: SỐ` lines, /baocao questions, a correction with /sua, a refused figure); the next reminder
+goes only to units still missing figures, and the coordinator gets the table with /xuat. Then
+a transcript per chat, and the exports written to `var/demo/`. Everything runs for real:
+python-telegram-bot and Loa's Zalo client over HTTP to the sandboxes, SQLite, the outbox. The exit
+status says whether every message arrived where it should, once.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -25,9 +31,12 @@ from bot.app import Loa
 from bot.campaign.loader import load_campaign, load_units
 from bot.campaign.timeline import timeline
 from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel
 from bot.delivery.clock import CompressedClock
 from bot.messages import render
 from bot.sandbox.telegram import Limits, TelegramSandbox
+from bot.sandbox.zalo import ZaloSandbox
+from bot.stats.export import FORMATS, gather, writer
 from bot.store.db import Database
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
 from bot.store.units import import_units
@@ -36,51 +45,76 @@ ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = ROOT / "schedules" / "2023-lac-thuy.yaml"
 UNITS = ROOT / "schedules" / "units" / "lac-thuy.csv"
 TOKEN = "100200300:demo-token"
+ZALO_TOKEN = "4004004004:demo-zalo-token"
 COORDINATOR = "Cô Lan (Phòng GD&ĐT)"
 PRINCIPALS = ["Thầy Hùng", "Cô Thu", "Cô Mai", "Thầy Dũng", "Anh Tuấn", "Chị Lan Anh"]
 PRIVATE_UNIT = "mn-an-binh"  # served through its principal's private chat
+ZALO_UNIT = "tthtcd-dong-tam"  # served on Zalo, in its director's private chat
 LEAVING_UNIT = "thcs-khoan-du"  # removes the bot from its group mid-week
 OBSERVE_EVERY = 0.01  # seconds: how often the demo looks for new bot messages
 QUIET = 1.5  # seconds without a new bot message that end a scene (replies are paced 1/s)
+EXPORTS = Path("var") / "demo"
+
+Where = tuple[str, int | str]  # (platform, chat id)
 
 
 @dataclass
 class Line:
     """One message of a transcript: who said it, when on the campaign's clock."""
 
-    message_id: int
+    order: int  # arrival, across every chat
+    message_id: str
     at: dt.datetime
     who: str
     text: str
 
 
 class Demo:
-    def __init__(self, sandbox: TelegramSandbox, db: Database, seconds: float) -> None:
-        self.sandbox, self.db = sandbox, db
+    def __init__(
+        self, telegram: TelegramSandbox, zalo: ZaloSandbox, db: Database, seconds: float
+    ) -> None:
+        self.sandboxes: dict[str, Any] = {"telegram": telegram, "zalo": zalo}
+        self.db = db
         self.campaign = load_campaign(CAMPAIGN)
         moments = [d.at for d in timeline(self.campaign)]
         start = min(moments).replace(hour=12) - dt.timedelta(days=1)  # the day before: set-up
-        self.end = max(moments)
+        self.end = max(moments) + dt.timedelta(hours=3)  # the coordinator's export
         self.clock = CompressedClock(start, (self.end - start).total_seconds() / seconds)
-        self.names: dict[int, str] = {}
-        self.chats: dict[int, list[Line]] = {}  # in the order they appear
-        self.unit_chats: dict[str, int] = {}
-        self.coordinator = self.person(COORDINATOR)
+        self.names: dict[tuple[str, int | str], str] = {}
+        self.chats: dict[Where, list[Line]] = {}  # in the order they appear
+        self.unit_chats: dict[str, Where] = {}
+        self.order = itertools.count()
+        self.seen = dict.fromkeys(self.sandboxes, 0)  # messages the observer has dated
+        self.coordinator = self.person("telegram", COORDINATOR)
         self.last_message = time.monotonic()
 
-    def person(self, name: str) -> int:
-        user = self.sandbox.add_user(name)
-        self.names[user] = name
+    def person(self, platform: str, name: str) -> int | str:
+        user = self.sandboxes[platform].add_user(name)
+        self.names[platform, user] = name
         return user
 
-    async def say(self, chat: int, user: int, text: str) -> None:
+    async def say(self, where: Where, user: int | str, text: str, reply_to: Any = None) -> None:
         """Someone writes; wait for Loa's answer."""
-        expected = len(self.sandbox.sent(chat)) + 1
-        message = await self.sandbox.post(chat, user, text)
-        line = Line(message["message_id"], self.clock.now(), self.names[user], text)
-        self.chats.setdefault(chat, []).append(line)
-        await self.sandbox.wait_sent(chat, expected)
-        self.last_message = time.monotonic()  # the observer may not have stamped it yet
+        platform, chat = where
+        sandbox = self.sandboxes[platform]
+        expected = len(sandbox.sent(chat)) + 1
+        message = await sandbox.post(chat, user, text, reply_to)
+        line = Line(
+            next(self.order), str(message["message_id"]), self.clock.now(),
+            self.names[platform, user], text,
+        )  # fmt: skip
+        self.chats.setdefault(where, []).append(line)
+        await sandbox.wait_sent(chat, expected, timeout=30)
+        while self.seen[platform] < len(sandbox.sent()):  # the answer is dated before what follows
+            await asyncio.sleep(OBSERVE_EVERY)
+        self.last_message = time.monotonic()
+
+    def part(self, where: Where, number: int) -> Any:
+        """The id of the form's part `number` as Loa sent it to the chat."""
+        platform, chat = where
+        marker = f"📝 Số liệu Tuần lễ, phần {number}/"
+        sent = self.sandboxes[platform].sent(chat)
+        return next(m["message_id"] for m in sent if marker in m.get("text", ""))
 
     @contextlib.asynccontextmanager
     async def scene(self, day: int, month: int, hour: int) -> AsyncIterator[None]:
@@ -97,46 +131,95 @@ class Demo:
 
     async def observe(self) -> None:
         """Date each message Loa sends by the campaign clock when it arrives."""
-        seen: dict[int, int] = {}
+        seen = self.seen
         while True:
-            for message in self.sandbox.sent():
-                chat = message["chat"]["id"]
-                if message["message_id"] > seen.get(chat, 0):
-                    seen[chat] = message["message_id"]
-                    line = Line(message["message_id"], self.clock.now(), "Loa", message["text"])
-                    self.chats.setdefault(chat, []).append(line)
+            for platform, sandbox in self.sandboxes.items():
+                for message in sandbox.sent()[seen[platform] :]:
+                    seen[platform] += 1
+                    where = (platform, message["chat"]["id"])
+                    text = message.get("text") or _document(message)
+                    line = Line(
+                        next(self.order), str(message["message_id"]), self.clock.now(), "Loa",
+                        text,
+                    )  # fmt: skip
+                    self.chats.setdefault(where, []).append(line)
                     self.last_message = time.monotonic()
             await asyncio.sleep(OBSERVE_EVERY)
 
     async def play(self) -> None:
         async with self.db.session() as session:
             units = list(await session.scalars(select(Unit).order_by(Unit.id)))
+        coordinator: Where = ("telegram", self.coordinator)
+        telegram = self.sandboxes["telegram"]
+        people: dict[str, int | str] = {}
         async with self.scene(28, 9, 14):
-            await self.say(self.coordinator, self.coordinator, "/start")
+            await self.say(coordinator, self.coordinator, "/start")
             for number, (unit, name) in enumerate(zip(units, PRINCIPALS, strict=True)):
-                principal = self.person(name)
-                chat = principal
-                if unit.code != PRIVATE_UNIT:
+                platform = "zalo" if unit.code == ZALO_UNIT else "telegram"
+                principal = people[unit.code] = self.person(platform, name)
+                where: Where = (platform, principal)
+                if platform == "zalo":
+                    await self.say(where, principal, "/start")  # opens the chat
+                elif unit.code != PRIVATE_UNIT:
                     title = f"{unit.name} - Tuần lễ HTSĐ 2023"
-                    chat = self.sandbox.create_group(title, bots=[TOKEN], admins=[principal])
-                    await self.sandbox.wait_sent(chat, 1)  # Loa greets the group
-                self.unit_chats[unit.code] = chat
+                    group = telegram.create_group(title, bots=[TOKEN], admins=[principal])
+                    await telegram.wait_sent(group, 1)  # Loa greets the group
+                    where = ("telegram", group)
+                self.unit_chats[unit.code] = where
                 if number == 1:
-                    await self.say(chat, principal, "/dangky ABC123")  # a typo first
-                await self.say(chat, principal, f"/dangky {unit.registration_code}")
+                    await self.say(where, principal, "/dangky ABC123")  # a typo first
+                await self.say(where, principal, f"/dangky {unit.registration_code}")
         async with self.scene(2, 10, 10):
             first = self.unit_chats[units[0].code]
-            teacher = self.person("Cô Hoa (giáo viên)")
-            self.sandbox.add_member(first, teacher)
+            teacher = self.person("telegram", "Cô Hoa (giáo viên)")
+            telegram.add_member(first[1], teacher)
             await self.say(first, teacher, "/lich")
             await self.say(first, teacher, "/khaimac")
         async with self.scene(4, 10, 8):
             text = "Đề nghị các đơn vị gửi ảnh hoạt động Tuần lễ về Phòng trước 16h ngày 06/10."
-            await self.say(self.coordinator, self.coordinator, f"/thongbao {text}")
+            await self.say(coordinator, self.coordinator, f"/thongbao {text}")
         async with self.scene(6, 10, 9):
-            self.sandbox.remove_bot(self.unit_chats[LEAVING_UNIT], TOKEN)
+            telegram.remove_bot(self.unit_chats[LEAVING_UNIT][1], TOKEN)
         async with self.scene(7, 10, 9):
-            await self.say(self.coordinator, self.coordinator, "/tiendo")
+            await self.say(coordinator, self.coordinator, "/tiendo")
+        async with self.scene(9, 10, 9):
+            await self.answers(units, people)
+        async with self.scene(11, 10, 9):
+            await self.say(coordinator, self.coordinator, "/tiendo")
+            await self.say(coordinator, self.coordinator, "/xuat")
+
+    async def answers(self, units: list[Unit], people: dict[str, int | str]) -> None:
+        """The form went out at 7h00: three units answer, each its own way."""
+        await self.caught_up()
+        school = self.unit_chats[units[0].code]
+        lines = "1: 4\n1.1: 160\n1.2: 2 lớp, 80 người\n1.8: 2/75\n1.10: 1/-30"
+        await self.say(school, people[units[0].code], lines, self.part(school, 1))
+        await self.say(school, people[units[0].code], "12", self.part(school, 2))
+        await self.say(school, people[units[0].code], "10.1: 3 triệu", self.part(school, 10))
+        private = self.unit_chats[PRIVATE_UNIT]
+        principal = people[PRIVATE_UNIT]
+        await self.say(private, principal, "/baocao")
+        for figure in ("2", "90", "không", "1 lớp, 45 người"):
+            await self.say(private, principal, figure)
+        centre = self.unit_chats[ZALO_UNIT]
+        director = people[ZALO_UNIT]
+        await self.say(centre, director, "1: 3\n1.1: 120\n1.6: 3 lớp, 120 người\n2: 5")
+        await self.say(centre, director, "/sua 1.6 3/110")
+        await self.say(centre, director, "/xem")
+
+    async def caught_up(self) -> None:
+        """Wait until everything due by now has gone out (a group takes 20 messages a minute)."""
+        while True:
+            async with self.db.session() as session:
+                waiting = await session.scalar(
+                    select(Delivery.id).where(
+                        Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+                        Delivery.due_at <= self.clock.now(),
+                    )
+                )
+            if waiting is None:
+                return
+            await asyncio.sleep(0.2)
 
     async def settled(self) -> None:
         """Wait until nothing is waiting in the outbox."""
@@ -155,27 +238,30 @@ class Demo:
         """Every chat's messages in order; those of the timeline dated by when they were due
         (a compressed minute stretches the sending time of a message into hours)."""
         async with self.db.session() as session:
-            ids = {c.id: c.external_id for c in await session.scalars(select(Chat))}
+            ids = {c.id: (c.platform, c.external_id) for c in await session.scalars(select(Chat))}
             planned = {
-                (ids[row.chat_id], row.message_id): row.due_at
+                (*ids[row.chat_id], row.message_id): row.due_at
                 for row in await session.scalars(
                     select(Delivery).where(Delivery.status == DeliveryStatus.SENT)
                 )
             }
-        for chat, lines in self.chats.items():
+        for (platform, chat), lines in self.chats.items():
             for line in lines:
-                line.at = planned.get((str(chat), str(line.message_id)), line.at)
+                line.at = planned.get((platform, str(chat), line.message_id), line.at)
         return [
-            (self.sandbox.chat_title(chat), sorted(lines, key=lambda line: line.message_id))
-            for chat, lines in self.chats.items()
+            (
+                f"{self.sandboxes[platform].chat_title(chat)} ({platform.capitalize()})",
+                sorted(lines, key=lambda line: line.order),
+            )
+            for (platform, chat), lines in self.chats.items()
         ]
 
     async def report(self) -> dict[str, Any]:
         """What went out, and anything that should not have happened."""
         async with self.db.session() as session:
             rows = list(await session.scalars(select(Delivery)))
-            ids = {c.external_id: c.id for c in await session.scalars(select(Chat))}
-        chats = {code: ids[str(chat)] for code, chat in self.unit_chats.items()}
+            ids = {(c.platform, c.external_id): c.id for c in await session.scalars(select(Chat))}
+        chats = {code: ids[p, str(chat)] for code, (p, chat) in self.unit_chats.items()}
         problems = [
             f"{row.key}: {row.status} ({row.last_error})"
             for row in rows
@@ -184,9 +270,9 @@ class Demo:
         ]
         reached = {row.chat_id for row in rows if row.status == DeliveryStatus.SENT}
         problems += [f"nothing reached {code}" for code, c in chats.items() if c not in reached]
-        for code, chat in self.unit_chats.items():  # what arrived == what the outbox sent, once
+        for code, where in self.unit_chats.items():  # what arrived == what the outbox sent, once
             arrived = sorted(
-                line.text for line in self.chats.get(chat, []) if line.text.startswith("Kính gửi")
+                line.text for line in self.chats.get(where, []) if line.text.startswith("Kính gửi")
             )
             planned = sorted(
                 row.text or ""
@@ -198,29 +284,58 @@ class Demo:
         return {
             "sent": sum(row.status == DeliveryStatus.SENT for row in rows),
             "failed": sum(row.status == DeliveryStatus.FAILED for row in rows),
+            "answered": sum(
+                row.status == DeliveryStatus.CANCELLED
+                and row.last_error == "the unit has answered what it asks for"
+                for row in rows
+            ),
             "chats": len(reached),
             "problems": problems,
         }
+
+
+async def export(db: Database, campaign: Any, key: str, at: dt.datetime) -> list[Path]:
+    """The table, the long form and the report, as a coordinator would take them."""
+    EXPORTS.mkdir(parents=True, exist_ok=True)
+    exported = await gather(db, campaign, key, at)
+    paths = []
+    for fmt in FORMATS:
+        path = EXPORTS / f"tong-hop-{key}.{fmt}"
+        with path.open("wb") as out:
+            writer(fmt)(exported, out)
+        paths.append(path)
+    return paths
+
+
+def _document(message: dict[str, Any]) -> str:
+    document = message.get("document") or {}
+    return f"📎 {document.get('file_name', 'tệp')}\n{message.get('caption', '')}".strip()
 
 
 async def run(out: TextIO, seconds: float = 60) -> int:
     """Play the demo; 0 when every planned message reached every chat still holding the bot."""
     with tempfile.TemporaryDirectory(prefix="loa-demo-") as folder:
         async with (
-            TelegramSandbox(limits=Limits(), latency=0.005) as sandbox,
+            TelegramSandbox(limits=Limits(), latency=0.005) as telegram,
+            ZaloSandbox(latency=0.005) as zalo,
             Database(f"sqlite:///{folder}/demo.db") as db,
         ):
-            sandbox.add_bot(TOKEN, username="loa_lacthuy_bot")
+            telegram.add_bot(TOKEN, username="loa_lacthuy_bot")
+            zalo.add_bot(ZALO_TOKEN, display_name="Loa Lạc Thủy")
             await db.upgrade()
             campaign = load_campaign(CAMPAIGN)
             async with db.session() as session, session.begin():
                 await import_units(session, load_units(UNITS, campaign))
-            demo = Demo(sandbox, db, seconds)
+            demo = Demo(telegram, zalo, db, seconds)
+            channels = {
+                "telegram": TelegramChannel(TOKEN, api_base_url=telegram.base_url),
+                "zalo": ZaloChannel(ZALO_TOKEN, api_base_url=zalo.base_url, poll_timeout=1),
+            }
             loa = Loa(
                 campaign,
                 "lac-thuy-2023",
                 db,
-                {"telegram": TelegramChannel(TOKEN, api_base_url=sandbox.base_url)},
+                channels,
                 coordinators=frozenset({f"telegram:{demo.coordinator}"}),
                 clock=demo.clock,
             )
@@ -233,12 +348,14 @@ async def run(out: TextIO, seconds: float = 60) -> int:
                 await loa.stop()
                 observer.cancel()
             report = await demo.report()
+            files = await export(db, campaign, "lac-thuy-2023", demo.clock.now())
             print(
                 render(
                     "demo",
                     campaign=campaign,
                     chats=await demo.transcript(),
                     report=report,
+                    files=files,
                     start=demo.clock.start,
                     end=demo.end,
                     seconds=seconds,

@@ -202,3 +202,38 @@ async def test_a_mixed_campaign_broadcasts_once_to_each_and_exports_one_table(mi
     assert (totals.cell(line, 4).value, totals.cell(line, 5).value) == (6, 120)
     assert book["mn-an-binh"].cell(line, 4).value == 3  # the Zalo group's own sheet
     assert totals.cell(7 + codes.index("10.1"), 4).value == 2_000_000
+
+
+async def test_a_zalo_chat_that_blocks_the_bot_is_reported_and_its_rows_stop(mixed):
+    director = mixed.person("Bà Hoa")
+    await director.asks(director.id, "/start")
+    await mixed.register(director.id, "tthtcd-an-binh", director, mention="")
+    await parts_in(mixed.zalo, director.id)
+    mixed.zalo.remove_bot(director.id, ZALO_TOKEN)  # she blocks Loa
+    world = mixed.world
+    told = len(world.notices())
+    await world.coordinator.says(world.coordinator.id, "/thongbao Họp giao ban lúc 14h")
+    await world.sandbox.wait_sent(world.coordinator.id, told + 3, timeout=10)
+    notices = world.notices()[told:]
+    assert any("Loa không còn nhắn tin riêng được cho Bà Hoa (Zalo)" in n for n in notices)
+    async with world.db.session() as session:
+        chat = await session.scalar(
+            select(Chat).where(Chat.platform == "zalo", Chat.external_id == director.id)
+        )
+    assert chat.active is False
+
+
+async def test_a_coordinator_unregisters_a_zalo_unit_from_telegram(mixed):
+    principal = mixed.person("Thầy Hùng")
+    group = await mixed.group("Trường TH Chi Nê", principal)
+    await mixed.register(group, "th-chi-ne", principal, mention="@Loa ")
+    await parts_in(mixed.zalo, group)
+    refused = await principal.asks(group, "@Loa /huydangky")  # Zalo names no group admins
+    assert refused == "Chỉ quản trị viên của nhóm hoặc cán bộ điều phối mới hủy đăng ký được."
+    done = await mixed.world.coordinator.asks(mixed.world.coordinator.id, "/huydangky th-chi-ne")
+    assert "Đã hủy đăng ký 1 cuộc trò chuyện của Trường Tiểu học Chi Nê" in done
+    assert "- một nhóm không tên (Zalo)" in done  # Zalo does not tell groups' names
+    await mixed.zalo.wait_sent(group, len(mixed.zalo.sent(group)))
+    async with mixed.world.db.session() as session:
+        chat = await session.scalar(select(Chat).where(Chat.external_id == group))
+    assert chat.unit_id is None
