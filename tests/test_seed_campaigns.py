@@ -2,7 +2,10 @@
 
 import datetime as dt
 
+from bot.campaign.loader import load_campaign
 from bot.campaign.model import AnswerKind, DeadlineKind
+from bot.campaign.timeline import timeline
+from tests.conftest import SCHEDULES
 
 
 def test_gia_lam_2020_states_no_ceremony_time(seeds):
@@ -16,7 +19,10 @@ def test_gia_lam_2020_states_no_ceremony_time(seeds):
     assert (report.date, report.before, report.kind) == (dt.date(2020, 10, 10), True, "report")
     assert "dodiemhuyen@hanoiedu.vn" in report.what
     assert report.audience == ["ubnd-xa", "co-so-giao-duc"]
-    assert c.slogans.items == [] and c.form is None
+    assert c.slogans.items == []
+    # the plan attaches no table: the standard one (seed 001's), dated with this year
+    assert c.form is not None and len(c.form.rows()) == 41
+    assert c.form.subtitle.endswith("suốt đời năm 2020)")
 
 
 def test_lac_thuy_2023(seeds):
@@ -37,6 +43,9 @@ def test_lac_thuy_2023(seeds):
 def test_lac_thuy_form_is_the_whole_table_in_order(seeds):
     form = seeds["lac-thuy"].form
     assert form.title == "MẪU TỔNG HỢP SỐ LIỆU KẾT QUẢ TỔ CHỨC TUẦN LỄ"
+    assert form.subtitle == (
+        "(Kèm theo báo cáo kết quả thực hiện Tuần lễ hưởng ứng học tập suốt đời năm 2023)"
+    )
     rows = form.rows()
     assert [r.code for r in rows] == [
         "1", *[f"1.{i}" for i in range(1, 14)], "2", "3", "4", "4.1", "4.2",
@@ -127,3 +136,11 @@ def test_brvt_2022_agenda_has_nine_timed_rows(seeds):
     assert o.agenda[8].item == "Lễ gửi thông điệp Học tập suốt đời"
     [report] = c.deadlines
     assert (report.date, report.before) == (dt.date(2022, 10, 29), True)
+
+
+def test_form_null_asks_for_no_figures(tmp_path):
+    campaign = SCHEDULES / "2023-lac-thuy.yaml"
+    quiet = tmp_path / "no-form.yaml"
+    quiet.write_text(campaign.read_text(encoding="utf-8") + "\nform: null\n", encoding="utf-8")
+    assert load_campaign(quiet).form is None
+    assert not [d for d in timeline(load_campaign(quiet)) if d.kind == "data_prompt"]

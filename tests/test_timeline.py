@@ -25,6 +25,8 @@ EXPECTED = {
         ("2020-10-06 07:00", "deadline_reminder", "ubnd-xa,co-so-giao-duc"),
         ("2020-10-07 07:00", "week_end", "all"),
         ("2020-10-08 07:00", "deadline_reminder", "ubnd-xa,co-so-giao-duc"),
+        # the standard form, as the plan names none
+        *[("2020-10-08 07:00", "data_prompt", "ubnd-xa,co-so-giao-duc")] * 11,
         ("2020-10-09 07:00", "deadline_reminder", "ubnd-xa,co-so-giao-duc"),
     ],
     "khanh-hoa": [
@@ -56,6 +58,8 @@ EXPECTED = {
         ("2021-10-07 07:00", "slogan", "all"),
         ("2021-10-07 07:00", "week_end", "all"),
         ("2021-10-08 07:00", "deadline_reminder", "ubnd-phuong"),
+        # the form, for the wards' report only: the district's own report is made from it
+        *[("2021-10-08 07:00", "data_prompt", "ubnd-phuong")] * 11,
         ("2021-10-09 07:00", "deadline_reminder", "ubnd-phuong"),
         ("2021-10-11 07:00", "deadline_reminder", "phong-gddt"),  # "trước ngày 15/10"
         ("2021-10-13 07:00", "deadline_reminder", "phong-gddt"),
@@ -69,6 +73,7 @@ EXPECTED = {
         ("2022-10-25 07:00", "deadline_reminder", REPORT_004),
         ("2022-10-26 07:00", "week_end", "all"),
         ("2022-10-27 07:00", "deadline_reminder", REPORT_004),
+        *[("2022-10-27 07:00", "data_prompt", REPORT_004)] * 11,
         ("2022-10-28 07:00", "deadline_reminder", REPORT_004),
     ],
     "lac-thuy": [

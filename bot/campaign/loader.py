@@ -15,19 +15,23 @@ from bot.campaign.yamlfile import Document, YamlProblem, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
+STANDARD_FORM = Path(__file__).resolve().parent / "forms" / "tong-hop.yaml"
+
 
 def load_campaign(path: str | Path) -> Campaign:
-    """Read a campaign file; a `form:` given as a path is read relative to it."""
+    """Read a campaign file; a `form:` given as a path is read relative to it, a missing one is
+    the standard form (seed 001's table) and `form: null` means no figures are asked for."""
     path = Path(path)
     doc = _read(path)
     data = dict(doc.data)
     problems: list[Problem] = []
-    if isinstance(data.get("form"), str):
+    form = data.get("form", STANDARD_FORM)
+    if isinstance(form, (str, Path)):
         try:
-            data["form"] = load_form(path.parent / data["form"])
+            data["form"] = load_form(form if form is STANDARD_FORM else path.parent / form)
         except Invalid as exc:
             problems += exc.problems
-            data.pop("form")
+            data.pop("form", None)
     try:
         campaign = _validate(Campaign, data, doc, path)
     except Invalid as exc:

@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -261,6 +262,22 @@ class Campaign(Strict):
     audiences: list[Audience] = []
     form: Form | None = None
     announcements: list[Announcement] = []
+
+    @model_validator(mode="after")
+    def _form_of_this_year(self) -> Campaign:
+        """The standard form's subtitle names the year of the week."""
+        if self.form and self.form.subtitle and "{year}" in self.form.subtitle:
+            subtitle = self.form.subtitle.replace("{year}", str(self.week.start.year))
+            form = self.form.model_copy(update={"subtitle": subtitle})
+            object.__setattr__(self, "form", form)  # frozen, and still being built
+        return self
+
+    @property
+    def report_deadline(self) -> Deadline | None:
+        """The units' report, the first one due: the deadline the form is asked for. Later
+        reports are the office's own, upwards, made from what the units sent."""
+        reports = [d for d in self.deadlines if d.kind is DeadlineKind.REPORT]
+        return min(reports, key=lambda d: d.date) if reports else None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -98,14 +98,14 @@ def useful_until(delivery: Delivery, campaign: Campaign) -> dt.datetime:
 
 def form_rows(delivery: Delivery, campaign: Campaign) -> list[FormRow]:
     """The statistics rows a delivery asks a unit for: a prompt's section, or the whole form for
-    a report reminder (it goes only to units still missing some); [] for anything else."""
+    a reminder of the units' report (it goes only to units still missing some); [] otherwise."""
     if campaign.form is None:
         return []
     if delivery.kind is Kind.DATA_PROMPT:
         section = delivery.context["section"]
         return [row for row in (section, *section.items) if row.answer]
     deadline = delivery.context.get("deadline")
-    if delivery.kind is Kind.DEADLINE_REMINDER and deadline.kind is DeadlineKind.REPORT:
+    if delivery.kind is Kind.DEADLINE_REMINDER and deadline == campaign.report_deadline:
         return [row for row in campaign.form.rows() if row.answer]
     return []
 
@@ -226,26 +226,26 @@ def _reports(c: Campaign) -> list[Any]:
 def _data_prompts(c: Campaign) -> Iterator[Delivery]:
     """The statistics form, a section a message, when the report window opens.
 
-    The window opens the day after the week ends, or on its last day when the report is due
-    sooner than that.
+    The window opens the day after the week ends, or on its last day when the units' report
+    is due sooner than that.
     """
-    if c.form is None:
+    deadline = c.report_deadline
+    if c.form is None or deadline is None:
         return
-    for deadline in _reports(c):
-        opens = min(c.week.end + dt.timedelta(days=1), deadline.last_day())
-        sections = c.form.sections
-        for number, section in enumerate(sections, start=1):
-            prompt = _at(
-                c,
-                opens,
-                Kind.DATA_PROMPT,
-                f"{deadline.code}:{section.code}",
-                deadline.audience,
-                context={
-                    "deadline": deadline,
-                    "section": section,
-                    "number": number,
-                    "of": len(sections),
-                },
-            )
-            yield replace(prompt, seq=number)
+    opens = min(c.week.end + dt.timedelta(days=1), deadline.last_day())
+    sections = c.form.sections
+    for number, section in enumerate(sections, start=1):
+        prompt = _at(
+            c,
+            opens,
+            Kind.DATA_PROMPT,
+            f"{deadline.code}:{section.code}",
+            deadline.audience,
+            context={
+                "deadline": deadline,
+                "section": section,
+                "number": number,
+                "of": len(sections),
+            },
+        )
+        yield replace(prompt, seq=number)

@@ -219,8 +219,9 @@ async def test_export_writes_each_format_from_the_stored_answers(db, env, capsys
 
 async def test_export_refuses_what_it_cannot_do_and_leaves_no_half_file(db, env, capsys, tmp_path):
     env(db.url)
-    quan_12 = SCHEDULES / "2021-quan-12.yaml"  # a plan without a statistics table
-    assert await loa("export", "-o", str(tmp_path / "x.xlsx"), "--campaign", str(quan_12)) == 2
+    no_form = tmp_path / "no-form.yaml"  # a campaign that asks for no figures
+    no_form.write_text(CAMPAIGN.read_text(encoding="utf-8") + "\nform: null\n", encoding="utf-8")
+    assert await loa("export", "-o", str(tmp_path / "x.xlsx"), "--campaign", str(no_form)) == 2
     assert "không có mẫu tổng hợp số liệu" in capsys.readouterr().err
     assert await loa("export", "-o", str(tmp_path / "x.xlsx")) == 2  # no LOA_CAMPAIGN either
     assert "LOA_CAMPAIGN" in capsys.readouterr().err
