@@ -1,1 +1,1 @@
-"""Local fake Bot API servers (Telegram, later Zalo) for the demo, the tests and the benchmarks."""
+"""Local fake Bot API servers (Telegram, Zalo) for the demo, the tests and the benchmarks."""

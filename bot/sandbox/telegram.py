@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections import deque
 
 from aiohttp import web
 
@@ -28,78 +27,30 @@ from bot.sandbox.api import BotApi
 from bot.sandbox.delivery import Delivery
 from bot.sandbox.limits import Limits, Rate
 from bot.sandbox.model import Stats
+from bot.sandbox.server import SandboxServer
 from bot.sandbox.wire import JSON, SandboxError
 from bot.sandbox.world import World
 
 __all__ = ["Limits", "Rate", "SandboxError", "Stats", "TelegramSandbox"]
 
 
-class TelegramSandbox:
+class TelegramSandbox(SandboxServer):
     """The server and the world behind it: bots, users, chats, what was sent and what failed.
 
     Setup methods (`add_bot`, `add_user`, `create_group`...) are plain calls; `post` and the
     waits are coroutines. Time is real: rate-limit windows and long polls run on the clock.
     """
 
+    client_max_size = 50 * 2**20  # Telegram takes 50 MB uploads
+
     def __init__(self, limits: Limits | None = None, latency: float = 0.0) -> None:
-        self.limits = limits or Limits()
-        self.latency = latency  # seconds added before every Bot API answer
-        self.stats = Stats()
-        self.errors: deque[tuple[str, int, str]] = deque(maxlen=50)  # (method, status, text)
-        self._delivery = Delivery(self.stats)
+        stats = Stats()
+        super().__init__(limits or Limits(), latency, Delivery(stats), stats)
         self._world = World(on_update=self._delivery.notify, on_sent=self._on_sent)
         self._api = BotApi(self, self._world, self._delivery)
-        self._watchers: list[asyncio.Future[None]] = []
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
 
-    # -- server ------------------------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Listen on `host:port` (0: any free port); `base_url` says where."""
-        if self._runner is not None:
-            raise RuntimeError("the sandbox is already running")
-        app = web.Application(client_max_size=50 * 2**20)  # Telegram takes 50 MB uploads
-        app.add_routes([web.route("*", "/bot{token}/{method}", self._api.handle)])
-        app.add_routes(control.routes(self))
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        self._runner = runner
-        bound = runner.addresses[0][1]
-        self._base_url = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
-        self._delivery.open()
-
-    async def stop(self) -> None:
-        """Answer the waiting long polls, stop webhook deliveries and close the port."""
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        await self._delivery.close(self._world.bots.values())
-        await runner.cleanup()
-
-    async def __aenter__(self) -> TelegramSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:PORT`; python-telegram-bot's `base_url` is this plus `/bot`."""
-        if self._base_url is None:
-            raise RuntimeError("the sandbox is not started")
-        return self._base_url
-
-    @property
-    def webhook_backoff(self) -> tuple[float, float]:
-        """First and longest wait between webhook retries (tests shorten it)."""
-        return self._delivery.backoff
-
-    @webhook_backoff.setter
-    def webhook_backoff(self, value: tuple[float, float]) -> None:
-        self._delivery.backoff = value
+    def _control_routes(self) -> list[web.RouteDef]:
+        return control.routes(self)
 
     # -- the world ---------------------------------------------------------------------------
 
@@ -204,30 +155,6 @@ class TelegramSandbox:
             and (token is None or item.token == token)
         ]
 
-    async def wait_sent(
-        self, chat_id: int | None, count: int = 1, timeout: float = 5.0
-    ) -> list[JSON]:
-        """Wait until the bots have sent at least `count` messages to the chat; return them all."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        sent = self._world.sent
-        while True:
-            # Counting first keeps a benchmark's many waits from copying every message each time.
-            if sum(chat_id is None or item.chat_id == chat_id for item in sent) >= count:
-                return self.sent(chat_id)
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(self._report(chat_id, count, timeout, self.sent(chat_id)))
-            watcher = loop.create_future()
-            self._watchers.append(watcher)
-            try:
-                await asyncio.wait_for(watcher, remaining)
-            except TimeoutError:
-                pass
-            finally:
-                if watcher in self._watchers:
-                    self._watchers.remove(watcher)
-
     def chat_title(self, chat_id: int) -> str:
         """A group's title, or the name of the person in a private chat (for transcripts)."""
         chat = self._world.chat(chat_id)
@@ -248,38 +175,3 @@ class TelegramSandbox:
         A language code is appended after a slash: `default/vi`.
         """
         return copy.deepcopy(self._world.bot(token).commands)
-
-    def fail_next(
-        self,
-        method: str,
-        count: int = 1,
-        status: int = 500,
-        description: str = "Internal Server Error",
-    ) -> None:
-        """The next `count` calls of `method` answer this error and change nothing."""
-        self._api.fail_next(method, count, status, description)
-
-    def pending_faults(self) -> dict[str, list[JSON]]:
-        """What `fail_next` still has queued, per lower-cased method name."""
-        return {
-            method: [{"status": status, "description": text} for status, text in queue]
-            for method, queue in self._api.faults.items()
-            if queue
-        }
-
-    # -- internals ---------------------------------------------------------------------------
-
-    def _on_sent(self) -> None:
-        self.stats.sent += 1
-        for watcher in self._watchers:
-            if not watcher.done():
-                watcher.set_result(None)
-        self._watchers.clear()
-
-    def _report(self, chat_id: int | None, count: int, timeout: float, got: list[JSON]) -> str:
-        texts = [m.get("text", m.get("caption", "<document>"))[:60] for m in got[-3:]]
-        return (
-            f"chat {chat_id}: {len(got)} of {count} bot message(s) after {timeout:g}s; "
-            f"last: {texts}; stats: {self.stats.as_dict()}; "
-            f"recent API errors: {list(self.errors)[-5:]}"
-        )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections import deque
 
 from aiohttp import web
 
@@ -24,6 +23,7 @@ from bot.sandbox import zalo_control
 from bot.sandbox.delivery import Delivery
 from bot.sandbox.limits import Limits, Rate
 from bot.sandbox.model import Stats
+from bot.sandbox.server import SandboxServer
 from bot.sandbox.wire import JSON, SandboxError
 from bot.sandbox.zalo_api import ZALO_LIMITS, ZaloBotApi
 from bot.sandbox.zalo_world import ZaloWorld
@@ -33,7 +33,7 @@ __all__ = ["ZALO_LIMITS", "Limits", "Rate", "SandboxError", "Stats", "ZaloSandbo
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 
 
-class ZaloSandbox:
+class ZaloSandbox(SandboxServer):
     """The server and the world behind it: bots, users, chats, what was sent and what failed.
 
     Setup methods (`add_bot`, `add_user`, `create_group`...) are plain calls; `post` and the
@@ -41,65 +41,16 @@ class ZaloSandbox:
     """
 
     def __init__(self, limits: Limits | None = None, latency: float = 0.0) -> None:
-        self.limits = limits or ZALO_LIMITS
-        self.latency = latency  # seconds added before every Bot API answer
+        stats = Stats()
+        super().__init__(
+            limits or ZALO_LIMITS, latency, Delivery(stats, SECRET_HEADER, self._envelope), stats
+        )
         self.webhook_bare = False  # post webhook bodies bare instead of as {ok, result}
-        self.stats = Stats()
-        self.errors: deque[tuple[str, int, str]] = deque(maxlen=50)  # (method, status, text)
-        self._delivery = Delivery(self.stats, SECRET_HEADER, self._envelope)
         self._world = ZaloWorld(on_update=self._delivery.notify, on_sent=self._on_sent)
         self._api = ZaloBotApi(self, self._world, self._delivery)
-        self._watchers: list[asyncio.Future[None]] = []
-        self._runner: web.AppRunner | None = None
-        self._base_url: str | None = None
 
-    # -- server ------------------------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Listen on `host:port` (0: any free port); `base_url` says where."""
-        if self._runner is not None:
-            raise RuntimeError("the sandbox is already running")
-        app = web.Application()
-        app.add_routes([web.route("*", "/bot{token}/{method}", self._api.handle)])
-        app.add_routes(zalo_control.routes(self))
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        self._runner = runner
-        bound = runner.addresses[0][1]
-        self._base_url = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
-        self._delivery.open()
-
-    async def stop(self) -> None:
-        """Answer the waiting long polls, stop webhook deliveries and close the port."""
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        await self._delivery.close(self._world.bots.values())
-        await runner.cleanup()
-
-    async def __aenter__(self) -> ZaloSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:PORT`: what ZALO_API_BASE_URL is set to."""
-        if self._base_url is None:
-            raise RuntimeError("the sandbox is not started")
-        return self._base_url
-
-    @property
-    def webhook_backoff(self) -> tuple[float, float]:
-        """First and longest wait between webhook retries (tests shorten it)."""
-        return self._delivery.backoff
-
-    @webhook_backoff.setter
-    def webhook_backoff(self, value: tuple[float, float]) -> None:
-        self._delivery.backoff = value
+    def _control_routes(self) -> list[web.RouteDef]:
+        return zalo_control.routes(self)
 
     # -- the world ---------------------------------------------------------------------------
 
@@ -179,33 +130,6 @@ class ZaloSandbox:
             and (token is None or item.token == token)
         ]
 
-    async def wait_sent(
-        self, chat_id: str | None, count: int = 1, timeout: float = 5.0
-    ) -> list[JSON]:
-        """Wait until the bots have sent at least `count` messages to the chat; return them all."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            if sum(chat_id is None or s.chat_id == chat_id for s in self._world.sent) >= count:
-                return self.sent(chat_id)
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                got = [m.get("text", m.get("sandbox")) for m in self.sent(chat_id)[-3:]]
-                raise TimeoutError(
-                    f"chat {chat_id}: fewer than {count} bot message(s) after {timeout:g}s; "
-                    f"last: {got}; stats: {self.stats.as_dict()}; "
-                    f"recent API errors: {list(self.errors)[-5:]}"
-                )
-            watcher = loop.create_future()
-            self._watchers.append(watcher)
-            try:
-                await asyncio.wait_for(watcher, remaining)
-            except TimeoutError:
-                pass
-            finally:
-                if watcher in self._watchers:
-                    self._watchers.remove(watcher)
-
     def chat_title(self, chat_id: str) -> str:
         """A group's title, or the name of the person in a private chat (for transcripts)."""
         chat = self._world.chat(chat_id)
@@ -220,32 +144,7 @@ class ZaloSandbox:
         """Updates the bot has not fetched (or its webhook not accepted) yet."""
         return len(self._world.bot(token).updates)
 
-    def fail_next(
-        self,
-        method: str,
-        count: int = 1,
-        status: int = 500,
-        description: str = "Internal Server Error",
-    ) -> None:
-        """The next `count` calls of `method` answer this error and change nothing."""
-        self._api.fail_next(method, count, status, description)
-
-    def pending_faults(self) -> dict[str, list[JSON]]:
-        """What `fail_next` still has queued, per lower-cased method name."""
-        return {
-            method: [{"status": status, "description": text} for status, text in queue]
-            for method, queue in self._api.faults.items()
-            if queue
-        }
-
     # -- internals ---------------------------------------------------------------------------
 
     def _envelope(self, update: JSON) -> JSON:
         return update if self.webhook_bare else {"ok": True, "result": update}
-
-    def _on_sent(self) -> None:
-        self.stats.sent += 1
-        for watcher in self._watchers:
-            if not watcher.done():
-                watcher.set_result(None)
-        self._watchers.clear()
