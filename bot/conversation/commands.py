@@ -61,14 +61,22 @@ def parse(text: str) -> tuple[str, str] | None:
 async def dispatch(loa: Loa, message: InboundMessage) -> None:
     """Remember the chat and the sender, then run the command (or say how to use Loa)."""
     role = Role.COORDINATOR if loa.is_coordinator(message.sender) else Role.STAFF
-    async with loa.db.session() as session, session.begin():
-        chat = await chats.meet(
-            session, message.platform, message.chat_id, message.chat_type, message.chat_title
+    async with loa.db.session() as session:
+        chat, unit, changed = await chats.visit(
+            session,
+            message.platform,
+            message.chat_id,
+            message.chat_type,
+            message.chat_title,
+            message.user_id,
+            message.user_name,
+            role,
         )
-        await chats.seen(session, chat, message.user_id, message.user_name, role)
+        if changed:
+            await session.commit()
     parsed = parse(message.text)
     if parsed is None:
-        if await reporting.on_text(loa, message):
+        if await reporting.on_text(loa, message, chat, unit):
             return
         if message.addressed:
             await loa.reply(message, "replies/not_understood")

@@ -21,7 +21,7 @@ from bot.conversation import grammar
 from bot.conversation.grammar import Accepted, Rejected, Value
 from bot.stats import table
 from bot.store import answers, chats
-from bot.store.models import Prompt, PromptKind, Unit
+from bot.store.models import Chat, Prompt, PromptKind, Unit
 from bot.store.units import normalise_code, unit_by_code
 
 if TYPE_CHECKING:
@@ -59,24 +59,28 @@ class Refusal:
 # -- entry points ---------------------------------------------------------------------------------
 
 
-async def on_text(loa: Loa, message: InboundMessage) -> bool:
-    """Take a text that is not a command as figures if it is one; False when it is not."""
+async def on_text(loa: Loa, message: InboundMessage, chat: Chat, unit: Unit | None) -> bool:
+    """Take a text that is not a command as figures if it is one; False when it is not.
+
+    `chat` and `unit` are the message's, as the dispatcher just read them.
+    """
     form = loa.campaign.form
     if form is None:
         return False
     found = grammar.items(message.text)
-    async with loa.db.session() as session:
-        place = await _place(session, message)
-        prompt = await _prompt(loa, session, message, place) if place else None
+    place = Place(chat.id, unit) if chat.active and unit is not None else None
     if place is None:  # figures from a chat of no unit are nobody's
         if found and message.addressed:
             await loa.reply(message, "replies/not_registered")
         return bool(found and message.addressed)
     if found:
         await _answer(loa, message, place, found)
-    elif prompt is None:
+        return True
+    async with loa.db.session() as session:
+        prompt = await _prompt(loa, session, message, place)
+    if prompt is None:
         return False
-    elif prompt.pending is not None and _is_yes(message.text):
+    if prompt.pending is not None and _is_yes(message.text):
         await _confirm(loa, message, place, prompt)
     elif len(prompt.items) == 1 and (message.reply_to or prompt.kind != PromptKind.SECTION):
         # a part of the form is answered by a bare figure only in a reply to it: the parts go
@@ -175,25 +179,23 @@ async def _answer(
     form = loa.campaign.form
     assert form is not None
     rows = _rows(form)
-    recorded: list[Entry] = []
+    valid: list[tuple[FormRow, Value, str]] = []
     refused: list[Refusal] = []
     unusual: list[tuple[FormRow, Accepted, str]] = []
-    async with loa.db.session() as session, session.begin():
-        for code, raw in pairs:
-            row = rows.get(code)
-            if row is None or row.answer is None:
-                reason = "unknown_item" if row is None else "heading"
-                refused.append(Refusal(code, raw, reason, row))
-                continue
-            reading = grammar.read(raw, row)
-            if isinstance(reading, Rejected):
-                refused.append(Refusal(code, raw, reading.reason, row))
-            elif reading.unusual:
-                unusual.append((row, reading, raw))
-            else:
-                entry = await _record(loa, session, message, place, row, reading.value, raw)
-                recorded.append(entry)
-        known = await answers.values(session, loa.campaign_key, place.unit.id)
+    for code, raw in pairs:
+        row = rows.get(code)
+        if row is None or row.answer is None:
+            reason = "unknown_item" if row is None else "heading"
+            refused.append(Refusal(code, raw, reason, row))
+            continue
+        reading = grammar.read(raw, row)
+        if isinstance(reading, Rejected):
+            refused.append(Refusal(code, raw, reading.reason, row))
+        elif reading.unusual:
+            unusual.append((row, reading, raw))
+        else:
+            valid.append((row, reading.value, raw))
+    recorded, known = await _record(loa, message, place, valid)
     missing = table.missing(form, known)
     if recorded or refused:
         ack = _ack(recorded, refused, missing, form, ask_next=flow and not refused and not unusual)
@@ -220,36 +222,40 @@ async def _confirm(loa: Loa, message: InboundMessage, place: Place, prompt: Prom
     assert form is not None and prompt.pending is not None
     row = _rows(form)[prompt.items[0]]
     value = answers.loaded(prompt.pending["value"])
-    async with loa.db.session() as session, session.begin():
-        entry = await _record(loa, session, message, place, row, value, prompt.pending["raw"])
-        await answers.settle(session, prompt.id)
-        known = await answers.values(session, loa.campaign_key, place.unit.id)
+    valid = [(row, value, prompt.pending["raw"])]
+    recorded, known = await _record(loa, message, place, valid, settled=prompt.id)
     missing = table.missing(form, known)
-    await loa.reply(message, "replies/answers", **_ack([entry], [], missing, form))
+    await loa.reply(message, "replies/answers", **_ack(recorded, [], missing, form))
 
 
 async def _record(
     loa: Loa,
-    session: AsyncSession,
     message: InboundMessage,
     place: Place,
-    row: FormRow,
-    value: Value,
-    raw: str,
-) -> Entry:
-    before = await answers.record(
-        session,
-        loa.campaign_key,
-        place.unit.id,
-        row.code,
-        value,
-        raw=raw,
-        chat_id=place.chat_id,
-        author=message.sender,
-        at=loa.clock.now(),
-    )
-    shown_before = grammar.show(before, row) if before is not None else None
-    return Entry(row, grammar.show(value, row), shown_before)
+    valid: Sequence[tuple[FormRow, Value, str]],
+    settled: int | None = None,
+) -> tuple[list[Entry], dict[str, Value]]:
+    """Store the valid figures in one transaction (and settle the read-back they confirm): the
+    entries for the acknowledgement, and the unit's values afterwards."""
+    async with loa.db.session() as session:
+        befores, known = await answers.record_all(
+            session,
+            loa.campaign_key,
+            place.unit.id,
+            [(row.code, value, raw) for row, value, raw in valid],
+            chat_id=place.chat_id,
+            author=message.sender,
+            at=loa.clock.now(),
+        )
+        if settled is not None:
+            await answers.settle(session, settled)
+        if valid or settled is not None:
+            await session.commit()
+    entries = []
+    for (row, value, _), before in zip(valid, befores, strict=True):
+        shown_before = grammar.show(before, row) if before is not None else None
+        entries.append(Entry(row, grammar.show(value, row), shown_before))
+    return entries, known
 
 
 def _ack(
