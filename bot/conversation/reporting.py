@@ -73,6 +73,8 @@ async def on_text(loa: Loa, message: InboundMessage, chat: Chat, unit: Unit | No
         if found and message.addressed:
             await loa.reply(message, "replies/not_registered")
         return bool(found and message.addressed)
+    if found and not (message.addressed or _any_figure(form, found)):
+        return False  # group talk the bot overheard ("2: mang theo sổ"), not figures
     if found:
         await _answer(loa, message, place, found)
         return True
@@ -345,6 +347,17 @@ async def _ready(loa: Loa, message: InboundMessage) -> Place | None:
 
 def _rows(form: Form) -> dict[str, FormRow]:
     return {row.code: row for row in form.rows()}
+
+
+def _any_figure(form: Form, found: Sequence[tuple[str, str]]) -> bool:
+    """Whether some `MÃ: SỐ` line is a figure the form can take."""
+    rows = _rows(form)
+    return any(
+        code in rows
+        and rows[code].answer is not None
+        and isinstance(grammar.read(raw, rows[code]), Accepted)
+        for code, raw in found
+    )
 
 
 def _is_yes(text: str) -> bool:
