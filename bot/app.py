@@ -129,6 +129,10 @@ class Loa:
     def is_coordinator(self, sender: str) -> bool:
         return sender in self.coordinators
 
+    def hold(self, key: object) -> contextlib.AbstractAsyncContextManager[None]:
+        """Work on `key` (a chat, a unit) one task at a time."""
+        return self._chat_locks.hold(key)
+
     async def handle(self, event: Event) -> None:
         """Every event from every channel comes here: chats at once, each chat in order."""
         chats = {event.chat_id} | ({event.new_chat_id} if isinstance(event, ChatMoved) else set())

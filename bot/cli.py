@@ -256,9 +256,10 @@ def _export(args: argparse.Namespace) -> int:
                 writer(args.format)(export, out)
             partial.replace(output)
         except OSError as exc:
-            partial.unlink(missing_ok=True)
             why = {"file": str(output), "errno": exc.errno, "detail": exc.strerror or str(exc)}
             raise Invalid([Problem((), "export_unwritable", why)]) from exc
+        finally:
+            partial.unlink(missing_ok=True)  # gone once moved; half a file never stays
         seconds = time.perf_counter() - began
         return render("export_done", export=export, output=output, seconds=seconds)
 

@@ -83,6 +83,13 @@ def test_csv_is_one_line_per_unit_and_row():
     assert by_key[("x" * 40, "1")][6:] == ["", "", "", "chưa nhập"]
 
 
+def test_csv_texts_never_run_as_formulas():
+    sheets = [UnitSheet("a", "=HYPERLINK(1)", "truong-hoc", {"11": "+1 ngày hội"})]
+    lines = list(csv.reader(io.StringIO(written("csv", sheets=sheets).decode("utf-8-sig"))))
+    [line] = [line for line in lines[1:] if line[3] == "11"]
+    assert (line[1], line[8]) == ("'=HYPERLINK(1)", "'+1 ngày hội")
+
+
 def test_docx_follows_the_report_outline_with_the_totals_table():
     document = Document(io.BytesIO(written("docx")))
     texts = [p.text for p in document.paragraphs]
@@ -112,3 +119,14 @@ def test_docx_follows_the_report_outline_with_the_totals_table():
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "docx"])
 def test_an_export_with_no_units_is_still_a_valid_file(fmt):
     assert written(fmt, sheets=[])
+
+
+def test_xlsx_holds_any_name_and_text():
+    odd = [
+        UnitSheet("a", "Tên\x01 lạ & <b>", "truong-hoc", {"11": "x" * 20_000}),
+        UnitSheet("b", "Khác", "truong-hoc", {"11": "y" * 20_000}),
+    ]
+    book = load_workbook(io.BytesIO(written("xlsx", sheets=odd)))
+    assert book["a"]["A3"].value == "Đơn vị: Tên lạ & <b> (a)"
+    line = 7 + [row.code for row in FORM.rows()].index("11")
+    assert len(book["Tổng hợp"].cell(line, 6).value) == 32_767  # Excel's most, cut with "…"

@@ -133,8 +133,18 @@ def items(text: str) -> list[tuple[str, str]]:
 # -- the kinds ------------------------------------------------------------------------------------
 
 
+def printable(text: str) -> str:
+    """`text` without control characters and non-characters, which no document may hold."""
+    return "".join(
+        ch
+        for ch in text
+        if ch in "\n\t"
+        or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in "\ufffe\uffff")
+    )
+
+
 def _read_text(text: str) -> Reading:
-    clean = " ".join(unicodedata.normalize("NFC", text).split())
+    clean = " ".join(printable(unicodedata.normalize("NFC", text)).split())
     if not clean:
         return Rejected("empty")
     if len(clean) > MAX_TEXT:

@@ -27,7 +27,7 @@ from bot.store.units import normalise_code, unit_by_code
 if TYPE_CHECKING:
     from bot.app import Loa
 
-YES = {"đúng", "dung", "đúng rồi", "đúng vậy", "ok", "oke", "okay", "xác nhận", "chính xác", "có"}
+YES = {"đúng", "dung", "đúng rồi", "đúng vậy", "ok", "oke", "okay", "xác nhận", "chính xác"}
 _EDIT = re.compile(r"\s*(?:mục\s*)?(\d{1,2}(?:\.\d{1,2})*)\s*[:=]?\s*(.*)", re.DOTALL | re.I)
 
 
@@ -202,30 +202,37 @@ async def _answer(
     if recorded or refused:
         ack = _ack(recorded, refused, missing, form, ask_next=flow and not refused and not unusual)
         message_id = await loa.reply(message, "replies/answers", **ack)
-        asking = ack["next_row"] or (refused[0].row if len(pairs) == 1 and refused else None)
+        retry = refused[0].row if len(pairs) == 1 and refused and refused[0].row else None
+        asking = ack["next_row"] or (retry if retry and retry.answer else None)
         if asking is not None and message_id is not None:
             await _asked(loa, place, message_id, PromptKind.ITEM, [asking.code])
-    for row, reading, raw in unusual:
-        message_id = await loa.reply(
-            message,
-            "replies/answer_unusual",
-            row=row,
-            text=grammar.show(reading.value, row),
-            why=reading.unusual,
-        )
+    if unusual:  # one read-back for all of them: one "đúng" confirms what it shows
+        shown = [(row, grammar.show(r.value, row), r.unusual) for row, r, _ in unusual]
+        message_id = await loa.reply(message, "replies/answer_unusual", unusual=shown)
         if message_id is not None:
-            pending = {"value": answers.stored(reading.value), "raw": raw}
-            await _asked(loa, place, message_id, PromptKind.CONFIRM, [row.code], pending)
+            pending = {"answers": [[answers.stored(r.value), raw] for _, r, raw in unusual]}
+            items = [row.code for row, _, _ in unusual]
+            await _asked(loa, place, message_id, PromptKind.CONFIRM, items, pending)
 
 
 async def _confirm(loa: Loa, message: InboundMessage, place: Place, prompt: Prompt) -> None:
-    """ "đúng" to a read-back: record the figure it held."""
+    """ "đúng" to a read-back: record the figures it held (those still in the form)."""
     form = loa.campaign.form
     assert form is not None and prompt.pending is not None
-    row = _rows(form)[prompt.items[0]]
-    value = answers.loaded(prompt.pending["value"])
-    valid = [(row, value, prompt.pending["raw"])]
+    rows = _rows(form)
+    async with loa.db.session() as session:  # a figure sent since the read-back replaces it
+        newer = await answers.answered_since(
+            session, loa.campaign_key, place.unit.id, prompt.items, prompt.created_at
+        )
+    valid = [
+        (rows[code], answers.loaded(value), raw)
+        for code, (value, raw) in zip(prompt.items, prompt.pending["answers"], strict=True)
+        if code in rows and code not in newer
+    ]
     recorded, known = await _record(loa, message, place, valid, settled=prompt.id)
+    if not recorded:
+        await loa.reply(message, "replies/confirm_stale")
+        return
     missing = table.missing(form, known)
     await loa.reply(message, "replies/answers", **_ack(recorded, [], missing, form))
 
@@ -238,8 +245,11 @@ async def _record(
     settled: int | None = None,
 ) -> tuple[list[Entry], dict[str, Value]]:
     """Store the valid figures in one transaction (and settle the read-back they confirm): the
-    entries for the acknowledgement, and the unit's values afterwards."""
-    async with loa.db.session() as session:
+    entries for the acknowledgement, and the unit's values afterwards.
+
+    One unit at a time: a unit with two chats must not record the same row twice at once.
+    """
+    async with loa.hold(("unit", place.unit.id)), loa.db.session() as session:
         befores, known = await answers.record_all(
             session,
             loa.campaign_key,
@@ -302,6 +312,7 @@ async def _asked(
             kind,
             items,
             pending,
+            at=loa.clock.now(),
         )
 
 

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import BinaryIO
 
 from bot.campaign.model import Campaign, Form
-from bot.conversation.grammar import Value
+from bot.conversation.grammar import Value, printable
 from bot.stats import table
 from bot.stats.table import UnitSheet
 from bot.store import answers, chats
@@ -45,7 +45,7 @@ async def gather(db: Database, campaign: Campaign, campaign_key: str, now: dt.da
         given = await answers.every_unit(session, campaign_key)
     order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
     units.sort(key=lambda u: (order.get(u.type, len(order)), u.id))  # as the office listed them
-    sheets = [UnitSheet(u.code, u.name, u.type, given.get(u.id, {})) for u in units]
+    sheets = [UnitSheet(u.code, printable(u.name), u.type, given.get(u.id, {})) for u in units]
     return Export(campaign, sheets, now.astimezone(campaign.tz))
 
 

@@ -26,8 +26,13 @@ def build(export: Export, out: BinaryIO) -> None:
             first, people, note = table.columns(row, value)
             state = words["answered"] if value is not None else words["unanswered"]
             lines.writerow(
-                [sheet.code, sheet.name, sheet.type, row.code, row.label, row.unit or "",
-                 first, people, note, state]
+                [sheet.code, _inert(sheet.name), sheet.type, row.code, row.label, row.unit or "",
+                 first, people, _inert(note), state]
             )  # fmt: skip
     text.flush()
     text.detach()  # the caller owns `out`
+
+
+def _inert(text: str | None) -> str | None:
+    """A text Excel would take for a formula (`=…`, `+…`, `-…`, `@…`) is kept as text."""
+    return "'" + text if text and text[0] in "=+-@" else text

@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.campaign.model import Form, FormRow
+from bot.conversation.grammar import printable
 from bot.messages import catalogue
 from bot.stats import table
 from bot.stats.export import Export
@@ -32,6 +33,7 @@ _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WIDTHS = {"A": 7, "B": 62, "C": 16, "D": 15, "E": 12, "F": 34}
 _FIRST_ROW = 7  # the header takes rows 5 and 6
+MAX_CELL = 32_767  # characters Excel keeps in a cell
 
 
 def build(export: Export, out: BinaryIO) -> None:
@@ -108,6 +110,9 @@ def _lay_out(
         line = _FIRST_ROW + offset
         heading = "." not in row.code
         first, people, remark = cells(row) if row.answer is not None else (None, None, None)
+        if isinstance(remark, str):  # every unit's texts, joined: as much as a cell holds
+            remark = printable(remark)
+            remark = remark if len(remark) <= MAX_CELL else remark[: MAX_CELL - 1] + "…"
         for column, value in enumerate((row.code, row.label, row.unit, first, people, remark), 1):
             cell = sheet.cell(line, column, value)
             cell.border = _BOX
@@ -179,11 +184,10 @@ def _fill(pieces: Sequence[str], cells: Sequence[Cell]) -> str:
         value = cells[slot]
         if value is None:
             out.append(f"<c {attributes}/>")
-        elif isinstance(value, str):
-            out.append(
-                f'<c {attributes} t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t>'
-                "</is></c>"
-            )
+        elif isinstance(value, str):  # no control characters: XML 1.0 has no way to hold them
+            text = escape(printable(value)[:MAX_CELL])
+            out.append(f'<c {attributes} t="inlineStr"><is><t xml:space="preserve">{text}</t>')
+            out.append("</is></c>")
         else:
             out.append(f'<c {attributes} t="n"><v>{value}</v></c>')
         out.append(after)

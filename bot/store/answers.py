@@ -13,7 +13,7 @@ from sqlalchemy import Text, bindparam, cast, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.grammar import Value
-from bot.store.models import Answer, Prompt, PromptKind
+from bot.store.models import Answer, Prompt, PromptKind, utcnow
 
 
 def stored(value: Value) -> Any:
@@ -174,6 +174,7 @@ def asked(
     kind: PromptKind,
     items: list[str],
     pending: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
     """Remember that `message_id` in the chat asked for `items` (a reply to it answers them)."""
     session.add(
@@ -185,6 +186,7 @@ def asked(
             kind=kind,
             items=items,
             pending=pending,
+            created_at=at or utcnow(),
         )
     )
 
@@ -195,6 +197,21 @@ async def prompt(
     """The prompt a reply answers (`message_id`), else the chat's latest one."""
     where = {"campaign": campaign, "chat_id": chat_id, "message_id": message_id}
     return await session.scalar(_LATEST if message_id is None else _PROMPT, where)
+
+
+async def answered_since(
+    session: AsyncSession, campaign: str, unit_id: int, items: list[str], since: dt.datetime
+) -> set[str]:
+    """Which of `items` the unit answered after `since` (a read-back older than that is stale)."""
+    found = await session.scalars(
+        select(Answer.item).where(
+            Answer.campaign == campaign,
+            Answer.unit_id == unit_id,
+            Answer.item.in_(items),
+            Answer.created_at >= since,  # a read-back's own rows are never recorded with it
+        )
+    )
+    return set(found)
 
 
 async def settle(session: AsyncSession, prompt_id: int) -> None:

@@ -292,3 +292,24 @@ async def test_xuat_is_for_coordinators_and_knows_its_formats(world):
         "4. Bảng tổng hợp số liệu các hoạt động tổ chức Tuần lễ (thống kê theo Mẫu tổng hợp)"
         in texts
     )
+
+
+async def test_a_read_back_confirms_all_it_shows_and_never_a_figure_sent_since(world):
+    director = world.person("Bà Hoa")
+    chat = director.id
+    await world.sandbox.post(chat, director.id, "/start")
+    await world.sandbox.wait_sent(chat, 1)
+    await world.register(chat, "tthtcd-an-binh", director)
+    await form_of(world, chat)
+
+    check = await director.asks(chat, "10.1: 5 tỷ\n10.2: 500")  # two unusual figures, one read-back
+    assert "⚠️ Mục 10.1: 5.000.000.000 đồng?" in check and "⚠️ Mục 10.2: 500 đồng?" in check
+    ack = await director.asks(chat, "đúng")
+    assert "10.1. Ngân sách nhà nước: 5.000.000.000 đồng" in ack and "500 đồng" in ack
+    assert (await stored(world, "tthtcd-an-binh")) == {"10.1": (5_000_000_000,), "10.2": (500,)}
+
+    await director.asks(chat, "10.2: 300")  # unusual again…
+    await director.asks(chat, "10.2: 3 triệu")  # …then corrected before any "đúng"
+    late = await director.asks(chat, "ok")
+    assert late.startswith("Các mục trong tin hỏi lại này đã có số mới")
+    assert (await stored(world, "tthtcd-an-binh"))["10.2"] == (3_000_000,)
