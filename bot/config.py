@@ -104,7 +104,8 @@ def _port(text: str | None, name: str = "WEBHOOK_PORT") -> int | None:
     return int(text)
 
 
-_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as a webhook secret
+# What both platforms accept as a webhook secret: Telegram's characters, Zalo's 8 to 256 of them.
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 

@@ -208,11 +208,18 @@ def test_secrets_are_masked_in_every_record_and_traceback():
 
 def test_settings_never_show_their_secrets():
     settings = Settings.from_env(
-        {"TELEGRAM_BOT_TOKEN": "1:tok", "WEBHOOK_SECRET": "sss", "LOA_ADMINS": "telegram:1"},
+        {"TELEGRAM_BOT_TOKEN": "1:tok", "WEBHOOK_SECRET": "ssssssss", "LOA_ADMINS": "telegram:1"},
         env_file="/nonexistent",
     )
-    assert "1:tok" not in repr(settings) and "sss" not in repr(settings)
-    assert settings.secrets() == ["1:tok", "sss"]
+    assert "1:tok" not in repr(settings) and "ssssssss" not in repr(settings)
+    assert settings.secrets() == ["1:tok", "ssssssss"]
+
+
+@pytest.mark.parametrize("secret", ["short", "has space in it", "x" * 257])
+def test_a_webhook_secret_both_platforms_refuse_is_explained(secret):
+    with pytest.raises(Invalid) as caught:
+        Settings.from_env({"WEBHOOK_SECRET": secret}, env_file="/nonexistent")
+    assert "từ 8 đến 256 ký tự" in describe(caught.value.problems[0])
 
 
 def test_dot_env_fills_in_what_the_environment_does_not_set(tmp_path):
