@@ -7,19 +7,15 @@ Importing this module puts the repository root on the path, so a benchmark run a
 from __future__ import annotations
 
 import contextlib
-import secrets
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 # ruff: noqa: E402 (the imports below need the repository root on the path first)
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
 from telegram import Bot
 
 from bot.campaign import units as core
@@ -27,7 +23,7 @@ from bot.campaign.model import Campaign
 from bot.channels.base import ChatType
 from bot.sandbox.telegram import TelegramSandbox
 from bot.store import chats
-from bot.store.db import Database
+from bot.store.db import Database, throwaway_postgres
 from bot.store.units import import_units
 
 CAMPAIGN = ROOT / "schedules" / "2023-lac-thuy.yaml"
@@ -74,24 +70,7 @@ async def database(postgres: str | None) -> AsyncIterator[Database]:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="loa-bench-"))
             url = f"sqlite:///{folder}/loa.db"
         else:
-            url = stack.enter_context(throwaway_postgres(postgres))
+            url = stack.enter_context(throwaway_postgres(postgres, "loa_bench"))
         async with Database(url) as db:
             await db.upgrade()
             yield db
-
-
-@contextlib.contextmanager
-def throwaway_postgres(given: str) -> Iterator[str]:
-    """A database of its own on `given`'s server, dropped afterwards (nothing else touched)."""
-    server = make_url(given).set(drivername="postgresql")
-    admin = server.render_as_string(hide_password=False)
-    name = f"loa_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )

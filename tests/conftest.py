@@ -1,17 +1,13 @@
 import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from bot.campaign.loader import load_campaign
 from bot.campaign.model import Campaign
-from bot.store.db import Database
+from bot.store.db import Database, throwaway_postgres
 from bot.store.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,18 +36,8 @@ def postgres_url() -> Iterator[str]:
     given = os.environ.get("TEST_DATABASE_URL")
     if not given:
         pytest.skip("TEST_DATABASE_URL is not set")
-    server = make_url(given).set(drivername="postgresql")  # libpq's own URL form
-    admin = server.render_as_string(hide_password=False)
-    name = f"loa_test_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with throwaway_postgres(given, "loa_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
