@@ -11,7 +11,6 @@ import mimetypes
 import re
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +18,9 @@ from aiohttp import web
 
 from bot.sandbox.delivery import Delivery
 from bot.sandbox.formatting import formatted
-from bot.sandbox.limits import FloodControl
+from bot.sandbox.methods import MethodApi
 from bot.sandbox.model import Bot, Chat, File, Webhook
-from bot.sandbox.wire import JSON, ApiError, Described, Params, bad, dumps, read_params
+from bot.sandbox.wire import JSON, ApiError, Described, Params, bad, read_params
 from bot.sandbox.world import World
 
 if TYPE_CHECKING:
@@ -54,19 +53,14 @@ BOT_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 Handler = Callable[[Bot, Params], Awaitable[Any]]
 
 
-class BotApi:
-    """The methods, flood control and injected faults; settings are read live off the sandbox.
+class BotApi(MethodApi):
+    """Telegram's methods, its flood control and its answers."""
 
-    `limits`, `latency`, `stats` and `errors` stay attributes of the sandbox (tests change them
-    between calls), so this reads them from there on every request.
-    """
+    sandbox: TelegramSandbox
+    world: World
 
     def __init__(self, sandbox: TelegramSandbox, world: World, delivery: Delivery) -> None:
-        self.sandbox = sandbox
-        self.world = world
-        self.delivery = delivery
-        self.faults: dict[str, deque[tuple[int, str]]] = {}
-        self._flood = FloodControl()
+        super().__init__(sandbox, world, delivery)
         methods: dict[str, Handler] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -86,42 +80,18 @@ class BotApi:
             "close": self._true,
             "logOut": self._true,
         }
-        # Telegram matches method names without regard to case.
-        self._methods = {name.lower(): handler for name, handler in methods.items()}
+        self.route(methods)
 
-    def fail_next(self, method: str, count: int, status: int, description: str) -> None:
-        self.faults.setdefault(method.lower(), deque()).extend([(status, description)] * count)
+    def injected(self, status: int, description: str) -> ApiError:
+        return ApiError(status, description, {"retry_after": 1} if status == 429 else None)
 
-    async def handle(self, request: web.Request) -> web.Response:
-        sandbox = self.sandbox
-        sandbox.stats.requests += 1
-        method = request.match_info["method"]
-        if sandbox.latency > 0:
-            await asyncio.sleep(sandbox.latency)
-        bot = self.world.bots.get(request.match_info["token"])
-        if bot is None:
-            return self._error(method, ApiError(401, "Unauthorized"))
-        handler = self._methods.get(method.lower())
-        if handler is None:
-            return self._error(method, ApiError(404, "Not Found"))
-        faults = self.faults.get(method.lower())
-        if faults:
-            status, description = faults.popleft()
-            sandbox.stats.injected_failures += 1
-            retry = {"retry_after": 1} if status == 429 else None
-            return self._error(method, ApiError(status, description, retry))
-        try:
-            result = await handler(bot, await read_params(request))
-        except ApiError as exc:
-            return self._error(method, exc)
-        body: JSON = {"ok": True, "result": result}
+    async def call(self, handler: Handler, bot: Bot, request: web.Request) -> Any:
+        return await handler(bot, await read_params(request))
+
+    def answer(self, result: Any) -> JSON:
         if isinstance(result, Described):
-            body = {"ok": True, "result": result.result, "description": result.description}
-        return web.json_response(body, dumps=dumps)
-
-    def _error(self, method: str, error: ApiError) -> web.Response:
-        self.sandbox.errors.append((method, error.status, error.description))
-        return error.response()
+            return {"ok": True, "result": result.result, "description": result.description}
+        return {"ok": True, "result": result}
 
     # -- the bot and its updates -------------------------------------------------------------
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.sandbox.delivery import Delivery
-from bot.sandbox.limits import FloodControl, Limits, Rate
-from bot.sandbox.wire import JSON, ApiError, Params, dumps, read_params
+from bot.sandbox.limits import Limits, Rate
+from bot.sandbox.methods import MethodApi
+from bot.sandbox.wire import JSON, ApiError, Params, read_params
 from bot.sandbox.zalo_world import ZaloBot, ZaloChat, ZaloWebhook, ZaloWorld, now_ms
 
 if TYPE_CHECKING:
@@ -45,15 +45,14 @@ def bad(what: str) -> ApiError:
     return ApiError(400, f"Bad Request: {what}")
 
 
-class ZaloBotApi:
-    """The methods, flood control and injected faults; settings are read live off the sandbox."""
+class ZaloBotApi(MethodApi):
+    """Zalo's methods and its answers."""
+
+    sandbox: ZaloSandbox
+    world: ZaloWorld
 
     def __init__(self, sandbox: ZaloSandbox, world: ZaloWorld, delivery: Delivery) -> None:
-        self.sandbox = sandbox
-        self.world = world
-        self.delivery = delivery
-        self.faults: dict[str, deque[tuple[int, str]]] = {}
-        self._flood = FloodControl()
+        super().__init__(sandbox, world, delivery)
         methods: dict[str, Handler] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -65,39 +64,18 @@ class ZaloBotApi:
             "sendSticker": self._send_sticker,
             "sendChatAction": self._send_chat_action,
         }
-        self._methods = {name.lower(): handler for name, handler in methods.items()}
+        self.route(methods)
 
-    def fail_next(self, method: str, count: int, status: int, description: str) -> None:
-        self.faults.setdefault(method.lower(), deque()).extend([(status, description)] * count)
+    def injected(self, status: int, description: str) -> ApiError:
+        return ApiError(
+            status, description, headers={"Retry-After": "1"} if status == 429 else None
+        )
 
-    async def handle(self, request: web.Request) -> web.Response:
-        sandbox = self.sandbox
-        sandbox.stats.requests += 1
-        method = request.match_info["method"]
-        if sandbox.latency > 0:
-            await asyncio.sleep(sandbox.latency)
-        bot = self.world.bots.get(request.match_info["token"])
-        if bot is None:
-            return self._error(method, ApiError(401, "Unauthorized"))
-        handler = self._methods.get(method.lower())
-        if handler is None:
-            return self._error(method, ApiError(404, "Not Found"))
-        faults = self.faults.get(method.lower())
-        if faults:
-            status, description = faults.popleft()
-            sandbox.stats.injected_failures += 1
-            headers = {"Retry-After": "1"} if status == 429 else None
-            return self._error(method, ApiError(status, description, headers=headers))
-        try:
-            result = await handler(bot, await read_params(request), request)
-        except ApiError as exc:
-            return self._error(method, exc)
-        body: JSON = {"ok": True} if result is NO_RESULT else {"ok": True, "result": result}
-        return web.json_response(body, dumps=dumps)
+    async def call(self, handler: Handler, bot: ZaloBot, request: web.Request) -> Any:
+        return await handler(bot, await read_params(request), request)
 
-    def _error(self, method: str, error: ApiError) -> web.Response:
-        self.sandbox.errors.append((method, error.status, error.description))
-        return error.response()
+    def answer(self, result: Any) -> JSON:
+        return {"ok": True} if result is NO_RESULT else {"ok": True, "result": result}
 
     # -- the bot and its updates -------------------------------------------------------------
 
