@@ -30,6 +30,7 @@ from bot.delivery.clock import Clock
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.scheduler import Sender
 from bot.messages import command_menu, render
+from bot.store import answers
 from bot.store import chats as chats_store
 from bot.store.db import Database
 from bot.store.models import Chat, Unit
@@ -82,6 +83,15 @@ class Loa:
         self.sender = Sender(self.dispatcher, db, self.clock, campaign.tz)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks = KeyedLocks()
+        # What messages ask of the database, batched: the messages of a busy moment share one
+        # transaction (`Batched`). One batch runs at a time, so records never race each other.
+        self.visit = db.batched(chats_store.visit_all)
+        self.prompt = db.batched(
+            lambda session, asked: answers.prompts(session, campaign_key, asked)
+        )
+        self.record = db.batched(
+            lambda session, records: answers.record_all(session, campaign_key, records)
+        )
 
     async def start(self) -> None:
         """Plan the outbox for every registered chat, listen on every channel, start sending."""
@@ -128,10 +138,6 @@ class Loa:
 
     def is_coordinator(self, sender: str) -> bool:
         return sender in self.coordinators
-
-    def hold(self, key: object) -> contextlib.AbstractAsyncContextManager[None]:
-        """Work on `key` (a chat, a unit) one task at a time."""
-        return self._chat_locks.hold(key)
 
     async def handle(self, event: Event) -> None:
         """Every event from every channel comes here: chats at once, each chat in order."""

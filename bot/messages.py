@@ -28,6 +28,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        auto_reload=False,
     )
     env.filters["summary"] = summary
     env.filters["parts"] = part_names  # `Số cuộc/người` -> ("cuộc", "người")

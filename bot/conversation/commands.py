@@ -61,9 +61,8 @@ def parse(text: str) -> tuple[str, str] | None:
 async def dispatch(loa: Loa, message: InboundMessage) -> None:
     """Remember the chat and the sender, then run the command (or say how to use Loa)."""
     role = Role.COORDINATOR if loa.is_coordinator(message.sender) else Role.STAFF
-    async with loa.db.session() as session:
-        chat, unit, changed = await chats.visit(
-            session,
+    chat, unit = await loa.visit(
+        chats.Visit(
             message.platform,
             message.chat_id,
             message.chat_type,
@@ -72,8 +71,7 @@ async def dispatch(loa: Loa, message: InboundMessage) -> None:
             message.user_name,
             role,
         )
-        if changed:
-            await session.commit()
+    )
     parsed = parse(message.text)
     if parsed is None:
         if await reporting.on_text(loa, message, chat, unit):

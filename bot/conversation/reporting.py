@@ -78,8 +78,7 @@ async def on_text(loa: Loa, message: InboundMessage, chat: Chat, unit: Unit | No
     if found:
         await _answer(loa, message, place, found)
         return True
-    async with loa.db.session() as session:
-        prompt = await _prompt(loa, session, message, place)
+    prompt = await _prompt(loa, message, place)
     if prompt is None:
         return False
     if prompt.pending is not None and _is_yes(message.text):
@@ -244,30 +243,23 @@ async def _record(
     valid: Sequence[tuple[FormRow, Value, str]],
     settled: int | None = None,
 ) -> tuple[list[Entry], dict[str, Value]]:
-    """Store the valid figures in one transaction (and settle the read-back they confirm): the
-    entries for the acknowledgement, and the unit's values afterwards.
-
-    One unit at a time: a unit with two chats must not record the same row twice at once.
-    """
-    async with loa.hold(("unit", place.unit.id)), loa.db.session() as session:
-        befores, known = await answers.record_all(
-            session,
-            loa.campaign_key,
+    """Store the valid figures (and settle the read-back they confirm): the entries for the
+    acknowledgement, and the unit's values afterwards."""
+    done = await loa.record(
+        answers.Record(
             place.unit.id,
             [(row.code, value, raw) for row, value, raw in valid],
-            chat_id=place.chat_id,
-            author=message.sender,
-            at=loa.clock.now(),
+            place.chat_id,
+            message.sender,
+            loa.clock.now(),
+            settles=settled,
         )
-        if settled is not None:
-            await answers.settle(session, settled)
-        if valid or settled is not None:
-            await session.commit()
+    )
     entries = []
-    for (row, value, _), before in zip(valid, befores, strict=True):
+    for (row, value, _), before in zip(valid, done.befores, strict=True):
         shown_before = grammar.show(before, row) if before is not None else None
         entries.append(Entry(row, grammar.show(value, row), shown_before))
-    return entries, known
+    return entries, done.known
 
 
 def _ack(
@@ -327,20 +319,15 @@ async def _place(session: AsyncSession, message: InboundMessage) -> Place | None
     return Place(chat.id, unit) if unit is not None else None
 
 
-async def _prompt(
-    loa: Loa, session: AsyncSession, message: InboundMessage, place: Place
-) -> Prompt | None:
+async def _prompt(loa: Loa, message: InboundMessage, place: Place) -> Prompt | None:
     """The prompt this message answers: the one it replies to, else (in a private chat, or a
     mention where replies are not marked, as on Zalo) the chat's latest.
 
     A prompt sent while the chat belonged to another unit answers nothing.
     """
-    if message.reply_to is not None:
-        found = await answers.prompt(session, loa.campaign_key, place.chat_id, message.reply_to)
-    elif message.addressed:
-        found = await answers.prompt(session, loa.campaign_key, place.chat_id)
-    else:
+    if message.reply_to is None and not message.addressed:
         return None
+    found = await loa.prompt((place.chat_id, message.reply_to))
     return found if found is not None and found.unit_id == place.unit.id else None
 
 

@@ -7,9 +7,10 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, insert, select, update
+from sqlalchemy import Text, bindparam, cast, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.conversation.grammar import Value
@@ -25,7 +26,16 @@ def loaded(value: Any) -> Value:
     return value if isinstance(value, str) else tuple(value)
 
 
-# Statements every answer runs, built once: building one costs half as much as running it.
+# Statements every batch of answers runs, built once: building one costs half as much as running it.
+_CURRENT = (
+    select(Answer.id, Answer.unit_id, Answer.item, Answer.value)
+    .where(
+        Answer.campaign == bindparam("campaign"),
+        Answer.unit_id.in_(bindparam("unit_ids", expanding=True)),
+        Answer.replaced_at.is_(None),
+    )
+    .order_by(Answer.id)
+)
 _VALUES = (
     select(Answer.item, Answer.value)
     .where(
@@ -37,22 +47,28 @@ _VALUES = (
 )
 _REPLACE = (  # an UPDATE's parameters may not be named after its columns
     update(Answer.__table__)
-    .where(
-        Answer.campaign == bindparam("of_campaign"),
-        Answer.unit_id == bindparam("of_unit"),
-        Answer.item.in_(bindparam("items", expanding=True)),
-        Answer.replaced_at.is_(None),
-    )
+    .where(Answer.id == bindparam("replaced_id"))
     .values(replaced_at=bindparam("at"))
 )
 _INSERT = insert(Answer.__table__)
+_SETTLE = (
+    update(Prompt.__table__)
+    .where(Prompt.id.in_(bindparam("ids", expanding=True)))
+    .values(pending=None)
+)
 _LATEST = (
     select(Prompt)
     .where(Prompt.campaign == bindparam("campaign"), Prompt.chat_id == bindparam("chat_id"))
     .order_by(Prompt.id.desc())
     .limit(1)
 )
-_PROMPT = _LATEST.where(Prompt.message_id == bindparam("message_id"))
+_REPLIED = (
+    select(Prompt)
+    .where(
+        Prompt.campaign == bindparam("campaign"),
+        tuple_(Prompt.chat_id, Prompt.message_id).in_(bindparam("replies", expanding=True)),
+    )
+)
 
 
 async def values(session: AsyncSession, campaign: str, unit_id: int) -> dict[str, Value]:
@@ -84,6 +100,27 @@ async def every_unit(session: AsyncSession, campaign: str) -> dict[int, dict[str
     return by_unit
 
 
+@dataclass(frozen=True)
+class Record:
+    """A message's figures for its unit: `(item, value, raw)` in order, each replacing (not
+    erasing) the unit's answer before; `settles` is the read-back prompt they confirm."""
+
+    unit_id: int
+    given: Sequence[tuple[str, Value, str]]
+    chat_id: int | None
+    author: str
+    at: dt.datetime
+    settles: int | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a `Record` replaced (a value or None for each figure), and the unit's values after."""
+
+    befores: list[Value | None]
+    known: dict[str, Value]
+
+
 async def record(
     session: AsyncSession,
     campaign: str,
@@ -96,60 +133,62 @@ async def record(
     author: str,
     at: dt.datetime,
 ) -> Value | None:
-    """Store the unit's answer for `item`, replacing (not erasing) the one before; return the
-    value it replaced, if any."""
-    [before], _ = await record_all(
-        session, campaign, unit_id, [(item, value, raw)], chat_id=chat_id, author=author, at=at
+    """Store the unit's answer for `item`, replacing the one before; return the value replaced."""
+    [done] = await record_all(
+        session, campaign, [Record(unit_id, [(item, value, raw)], chat_id, author, at)]
     )
-    return before
+    return done.befores[0]
 
 
 async def record_all(
-    session: AsyncSession,
-    campaign: str,
-    unit_id: int,
-    given: Sequence[tuple[str, Value, str]],
-    *,
-    chat_id: int | None,
-    author: str,
-    at: dt.datetime,
-) -> tuple[list[Value | None], dict[str, Value]]:
-    """Store the unit's answers `(item, value, raw)` in order, each replacing (not erasing) the
-    one before; the values they replaced, and the unit's values afterwards.
+    session: AsyncSession, campaign: str, records: Sequence[Record]
+) -> list[Recorded]:
+    """Store the records in order, for any units; what each replaced and its unit's values after.
 
-    One read and at most two writes whatever the number of answers: a message of many lines is
-    recorded as quickly as one of a line.
+    One read and at most three writes however many records and figures: a batch of twenty
+    messages costs about what one did. Two records of one unit are applied one after the other.
     """
-    known = await values(session, campaign, unit_id)
-    if not given:
-        return [], known
-    replaced = sorted({item for item, _, _ in given} & known.keys())
+    unit_ids = sorted({r.unit_id for r in records})
+    known: dict[int, dict[str, Value]] = {unit_id: {} for unit_id in unit_ids}
+    current: dict[tuple[int, str], list[int]] = defaultdict(list)  # rows that may be replaced
+    rows = await session.execute(_CURRENT, {"campaign": campaign, "unit_ids": unit_ids})
+    for answer_id, unit_id, item, value in rows:
+        known[unit_id][item] = loaded(value)
+        current[unit_id, item].append(answer_id)
+    replaced: list[dict[str, Any]] = []
+    added: dict[tuple[int, str], dict[str, Any]] = {}  # the batch's newest row for each item
+    inserts: list[dict[str, Any]] = []
+    done = []
+    for r in records:
+        values, befores = known[r.unit_id], []
+        for item, value, raw in r.given:
+            befores.append(values.get(item))
+            key = (r.unit_id, item)
+            if key in added:  # given earlier in the batch: that row is replaced as it is stored
+                added[key]["replaced_at"] = r.at
+            replaced += [{"replaced_id": i, "at": r.at} for i in current.pop(key, ())]
+            added[key] = {
+                "campaign": campaign,
+                "unit_id": r.unit_id,
+                "item": item,
+                "value": stored(value),
+                "raw": raw,
+                "chat_id": r.chat_id,
+                "author": r.author,
+                "created_at": r.at,
+                "replaced_at": None,
+            }
+            inserts.append(added[key])
+            values[item] = value
+        done.append(Recorded(befores, dict(values)))
     if replaced:
-        await session.execute(
-            _REPLACE, {"of_campaign": campaign, "of_unit": unit_id, "items": replaced, "at": at}
-        )
-    rows: list[dict[str, Any]] = []
-    latest: dict[str, dict[str, Any]] = {}  # an item given twice: the first is replaced at once
-    befores: list[Value | None] = []
-    for item, value, raw in given:
-        befores.append(known.get(item))
-        if item in latest:
-            latest[item]["replaced_at"] = at
-        latest[item] = {
-            "campaign": campaign,
-            "unit_id": unit_id,
-            "item": item,
-            "value": stored(value),
-            "raw": raw,
-            "chat_id": chat_id,
-            "author": author,
-            "created_at": at,
-            "replaced_at": None,
-        }
-        rows.append(latest[item])
-        known[item] = value
-    await session.execute(_INSERT, rows)
-    return befores, known
+        await session.execute(_REPLACE, replaced)
+    if inserts:
+        await session.execute(_INSERT, inserts)
+    settled = [r.settles for r in records if r.settles is not None]
+    if settled:
+        await session.execute(_SETTLE, {"ids": settled})
+    return done
 
 
 async def history(session: AsyncSession, campaign: str, unit_id: int, item: str) -> list[Answer]:
@@ -195,8 +234,25 @@ async def prompt(
     session: AsyncSession, campaign: str, chat_id: int, message_id: str | None = None
 ) -> Prompt | None:
     """The prompt a reply answers (`message_id`), else the chat's latest one."""
-    where = {"campaign": campaign, "chat_id": chat_id, "message_id": message_id}
-    return await session.scalar(_LATEST if message_id is None else _PROMPT, where)
+    [found] = await prompts(session, campaign, [(chat_id, message_id)])
+    return found
+
+
+async def prompts(
+    session: AsyncSession, campaign: str, asked: Sequence[tuple[int, str | None]]
+) -> list[Prompt | None]:
+    """`prompt` for many `(chat_id, message_id)`: the replies' prompts are read in one query."""
+    replies = sorted({(chat, message) for chat, message in asked if message is not None})
+    found: dict[tuple[int, str | None], Prompt] = {}
+    if replies:
+        rows = await session.scalars(_REPLIED, {"campaign": campaign, "replies": replies})
+        found = {(p.chat_id, p.message_id): p for p in rows}
+    for chat_id, message_id in asked:
+        if message_id is None and (chat_id, None) not in found:
+            latest = await session.scalar(_LATEST, {"campaign": campaign, "chat_id": chat_id})
+            if latest is not None:
+                found[chat_id, None] = latest
+    return [found.get(key) for key in asked]
 
 
 async def answered_since(
@@ -212,8 +268,3 @@ async def answered_since(
         )
     )
     return set(found)
-
-
-async def settle(session: AsyncSession, prompt_id: int) -> None:
-    """The unusual figure the prompt held was confirmed or replaced: nothing waits any more."""
-    await session.execute(update(Prompt).where(Prompt.id == prompt_id).values(pending=None))

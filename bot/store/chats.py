@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Chat, Member, Unit, utcnow
@@ -16,51 +16,69 @@ from bot.store.units import new_registration_code
 # make every message a write.
 SEEN_EVERY = dt.timedelta(minutes=10)
 
-# Every message runs it: built once, as building it costs half as much as running it.
-_VISIT = (
-    select(Chat, Unit, Member)
-    .outerjoin(Unit, Unit.id == Chat.unit_id)
-    .outerjoin(Member, and_(Member.chat_id == Chat.id, Member.user_id == bindparam("user_id")))
-    .where(Chat.platform == bindparam("platform"), Chat.external_id == bindparam("external_id"))
-)
+
+@dataclass(frozen=True)
+class Visit:
+    """A message's chat and sender, as the dispatcher remembers them."""
+
+    platform: str
+    external_id: str
+    kind: str
+    title: str | None
+    user_id: str
+    name: str
+    role: str
 
 
-async def visit(
-    session: AsyncSession,
-    platform: str,
-    external_id: str,
-    kind: str,
-    title: str | None,
-    user_id: str,
-    name: str,
-    role: str,
-) -> tuple[Chat, Unit | None, bool]:
-    """`meet` and `seen` in one query: the chat, its unit, and whether anything changed (most
-    messages change nothing, so the caller need not write)."""
-    where = {"platform": platform, "external_id": external_id, "user_id": user_id}
-    found = (await session.execute(_VISIT, where)).first()
-    if found is None:
-        chat = await meet(session, platform, external_id, kind, title)
-        _seen(session, chat, None, user_id, name, role)
-        return chat, None, True
-    chat, unit, member = found
-    if title and chat.title != title:
-        chat.title = title
-    if not chat.active:
-        chat.active, chat.left_at = True, None
-    _seen(session, chat, member, user_id, name, role)
-    return chat, unit, bool(session.new or session.dirty)
+async def visit_all(
+    session: AsyncSession, visits: Sequence[Visit]
+) -> list[tuple[Chat, Unit | None]]:
+    """`meet` and `seen` for many messages in one query: each one's chat and unit.
+
+    Most messages change nothing (the same title, a member seen minutes ago), so most batches
+    only read.
+    """
+    chats = sorted({(v.platform, v.external_id) for v in visits})
+    users = sorted({v.user_id for v in visits})
+    query = (
+        select(Chat, Unit, Member)
+        .outerjoin(Unit, Unit.id == Chat.unit_id)
+        .outerjoin(Member, and_(Member.chat_id == Chat.id, Member.user_id.in_(users)))
+        .where(tuple_(Chat.platform, Chat.external_id).in_(chats))
+    )
+    found: dict[tuple[str, str], tuple[Chat, Unit | None]] = {}
+    members: dict[tuple[int, str], Member] = {}
+    for chat, unit, member in await session.execute(query):
+        found[chat.platform, chat.external_id] = chat, unit
+        if member is not None:
+            members[chat.id, member.user_id] = member
+    visited = []
+    for v in visits:
+        if (v.platform, v.external_id) not in found:
+            chat = await meet(session, v.platform, v.external_id, v.kind, v.title)
+            found[v.platform, v.external_id] = chat, None
+        chat, unit = found[v.platform, v.external_id]
+        if v.title and chat.title != v.title:
+            chat.title = v.title
+        if not chat.active:
+            chat.active, chat.left_at = True, None
+        members[chat.id, v.user_id] = _seen(session, chat, members.get((chat.id, v.user_id)), v)
+        visited.append((chat, unit))
+    return visited
 
 
-def _seen(
-    session: AsyncSession, chat: Chat, member: Member | None, user_id: str, name: str, role: str
-) -> None:
+def _seen(session: AsyncSession, chat: Chat, member: Member | None, visit: Visit) -> Member:
     """Remember who wrote in the chat, and under which name (when, to `SEEN_EVERY`)."""
     now = utcnow()
     if member is None:
-        session.add(Member(chat_id=chat.id, user_id=user_id, name=name, role=role))
-    elif (member.name, member.role) != (name, role) or member.last_seen < now - SEEN_EVERY:
-        member.name, member.role, member.last_seen = name, role, now
+        member = Member(chat_id=chat.id, user_id=visit.user_id, name=visit.name, role=visit.role)
+        session.add(member)
+    elif (member.name, member.role) != (
+        visit.name,
+        visit.role,
+    ) or member.last_seen < now - SEEN_EVERY:
+        member.name, member.role, member.last_seen = visit.name, visit.role, now
+    return member
 
 
 async def meet(

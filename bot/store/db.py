@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from alembic import command
@@ -31,6 +31,10 @@ from sqlalchemy.ext.asyncio import (
 
 from bot.campaign.checks import Invalid, Problem
 from bot.config import DEFAULT_DATABASE_URL
+from bot.store.batch import Batched
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK = 0x4C6F61  # "Loa": the advisory lock key of `loa run` on PostgreSQL
@@ -95,6 +99,18 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self._sessions()
+
+    def batched(
+        self, work: Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R]]]
+    ) -> Batched[T, R]:
+        """`work(session, items)` for the items many tasks ask for at once, in one transaction
+        a batch (see `Batched`): what every message does, at a fraction of the cost."""
+
+        async def run(items: Sequence[T]) -> Sequence[R]:
+            async with self.session() as session, session.begin():
+                return await work(session, items)
+
+        return Batched(run)
 
     async def upgrade(self, revision: str = "head") -> None:
         """Apply migrations up to `revision` on this engine (Alembic's shared-connection recipe)."""
