@@ -33,6 +33,8 @@ def environment() -> Environment:
     env.filters["summary"] = summary
     env.filters["parts"] = part_names  # `Số cuộc/người` -> ("cuộc", "người")
     env.globals["f"] = env.get_template("_format.j2").module  # dates "Thứ Hai, 02/10/2023", "8h00"
+    # the form's rows, figures and refusals; a global, as an `{% import %}` costs every render
+    env.globals["a"] = env.get_template("_answers.j2").module
     return env
 
 

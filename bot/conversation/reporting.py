@@ -196,8 +196,8 @@ async def _answer(
             unusual.append((row, reading, raw))
         else:
             valid.append((row, reading.value, raw))
-    recorded, known = await _record(loa, message, place, valid)
-    missing = table.missing(form, known)
+    recorded, answered = await _record(loa, message, place, valid)
+    missing = table.missing(form, answered)
     if recorded or refused:
         ack = _ack(recorded, refused, missing, form, ask_next=flow and not refused and not unusual)
         message_id = await loa.reply(message, "replies/answers", **ack)
@@ -228,11 +228,11 @@ async def _confirm(loa: Loa, message: InboundMessage, place: Place, prompt: Prom
         for code, (value, raw) in zip(prompt.items, prompt.pending["answers"], strict=True)
         if code in rows and code not in newer
     ]
-    recorded, known = await _record(loa, message, place, valid, settled=prompt.id)
+    recorded, answered = await _record(loa, message, place, valid, settled=prompt.id)
     if not recorded:
         await loa.reply(message, "replies/confirm_stale")
         return
-    missing = table.missing(form, known)
+    missing = table.missing(form, answered)
     await loa.reply(message, "replies/answers", **_ack(recorded, [], missing, form))
 
 
@@ -242,9 +242,9 @@ async def _record(
     place: Place,
     valid: Sequence[tuple[FormRow, Value, str]],
     settled: int | None = None,
-) -> tuple[list[Entry], dict[str, Value]]:
+) -> tuple[list[Entry], frozenset[str]]:
     """Store the valid figures (and settle the read-back they confirm): the entries for the
-    acknowledgement, and the unit's values afterwards."""
+    acknowledgement, and the items the unit has answered afterwards."""
     done = await loa.record(
         answers.Record(
             place.unit.id,
@@ -259,7 +259,7 @@ async def _record(
     for (row, value, _), before in zip(valid, done.befores, strict=True):
         shown_before = grammar.show(before, row) if before is not None else None
         entries.append(Entry(row, grammar.show(value, row), shown_before))
-    return entries, done.known
+    return entries, done.answered
 
 
 def _ack(

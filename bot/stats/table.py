@@ -5,7 +5,7 @@ Pure: the exports, `/xem`, `/tiendo` and the straggler reminders all read the fo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -36,12 +36,13 @@ def answerable(form: Form) -> list[FormRow]:
     return [row for row in form.rows() if row.answer is not None]
 
 
-def missing(form: Form, answers: Answers) -> list[FormRow]:
-    return [row for row in answerable(form) if row.code not in answers]
+def missing(form: Form, answered: Collection[str]) -> list[FormRow]:
+    """The answerable rows whose code is not among `answered` (codes, or a unit's `Answers`)."""
+    return [row for row in answerable(form) if row.code not in answered]
 
 
-def completion(form: Form, answers: Answers) -> Completion:
-    known = sum(row.code in answers for row in answerable(form))
+def completion(form: Form, answered: Collection[str]) -> Completion:
+    known = sum(row.code in answered for row in answerable(form))
     if not known:
         return Completion.SILENT
     return Completion.COMPLETE if known == len(answerable(form)) else Completion.PARTIAL

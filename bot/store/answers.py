@@ -27,8 +27,8 @@ def loaded(value: Any) -> Value:
 
 
 # Statements every batch of answers runs, built once: building one costs half as much as running it.
-_CURRENT = (
-    select(Answer.id, Answer.unit_id, Answer.item, Answer.value)
+_CURRENT = (  # values as their JSON text: only those a record replaces are decoded
+    select(Answer.id, Answer.unit_id, Answer.item, cast(Answer.value, Text))
     .where(
         Answer.campaign == bindparam("campaign"),
         Answer.unit_id.in_(bindparam("unit_ids", expanding=True)),
@@ -62,12 +62,9 @@ _LATEST = (
     .order_by(Prompt.id.desc())
     .limit(1)
 )
-_REPLIED = (
-    select(Prompt)
-    .where(
-        Prompt.campaign == bindparam("campaign"),
-        tuple_(Prompt.chat_id, Prompt.message_id).in_(bindparam("replies", expanding=True)),
-    )
+_REPLIED = select(Prompt).where(
+    Prompt.campaign == bindparam("campaign"),
+    tuple_(Prompt.chat_id, Prompt.message_id).in_(bindparam("replies", expanding=True)),
 )
 
 
@@ -115,10 +112,11 @@ class Record:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What a `Record` replaced (a value or None for each figure), and the unit's values after."""
+    """What a `Record` replaced (a value or None for each figure), and every item its unit has
+    answered afterwards (what is missing is the rest of the form)."""
 
     befores: list[Value | None]
-    known: dict[str, Value]
+    answered: frozenset[str]
 
 
 async def record(
@@ -143,31 +141,38 @@ async def record(
 async def record_all(
     session: AsyncSession, campaign: str, records: Sequence[Record]
 ) -> list[Recorded]:
-    """Store the records in order, for any units; what each replaced and its unit's values after.
+    """Store the records in order, for any units; what each replaced and what its unit has
+    answered afterwards.
 
     One read and at most three writes however many records and figures: a batch of twenty
     messages costs about what one did. Two records of one unit are applied one after the other.
     """
     unit_ids = sorted({r.unit_id for r in records})
-    known: dict[int, dict[str, Value]] = {unit_id: {} for unit_id in unit_ids}
-    current: dict[tuple[int, str], list[int]] = defaultdict(list)  # rows that may be replaced
+    answered: dict[int, set[str]] = {unit_id: set() for unit_id in unit_ids}
+    current: dict[tuple[int, str], list[int]] = defaultdict(list)  # rows a record replaces
+    stored_text: dict[tuple[int, str], str] = {}  # their value, still as JSON
     rows = await session.execute(_CURRENT, {"campaign": campaign, "unit_ids": unit_ids})
-    for answer_id, unit_id, item, value in rows:
-        known[unit_id][item] = loaded(value)
+    for answer_id, unit_id, item, text in rows:
+        answered[unit_id].add(item)
         current[unit_id, item].append(answer_id)
+        stored_text[unit_id, item] = text
+    given: dict[tuple[int, str], tuple[Value, dict[str, Any]]] = {}  # the batch's newest
     replaced: list[dict[str, Any]] = []
-    added: dict[tuple[int, str], dict[str, Any]] = {}  # the batch's newest row for each item
     inserts: list[dict[str, Any]] = []
     done = []
     for r in records:
-        values, befores = known[r.unit_id], []
+        befores: list[Value | None] = []
         for item, value, raw in r.given:
-            befores.append(values.get(item))
             key = (r.unit_id, item)
-            if key in added:  # given earlier in the batch: that row is replaced as it is stored
-                added[key]["replaced_at"] = r.at
+            if key in given:  # given earlier in the batch: that row is replaced as it is stored
+                before, row = given[key]
+                row["replaced_at"] = r.at
+            else:
+                text = stored_text.get(key)
+                before = loaded(json.loads(text)) if text is not None else None
+            befores.append(before)
             replaced += [{"replaced_id": i, "at": r.at} for i in current.pop(key, ())]
-            added[key] = {
+            row = {
                 "campaign": campaign,
                 "unit_id": r.unit_id,
                 "item": item,
@@ -178,9 +183,10 @@ async def record_all(
                 "created_at": r.at,
                 "replaced_at": None,
             }
-            inserts.append(added[key])
-            values[item] = value
-        done.append(Recorded(befores, dict(values)))
+            given[key] = value, row
+            inserts.append(row)
+            answered[r.unit_id].add(item)
+        done.append(Recorded(befores, frozenset(answered[r.unit_id])))
     if replaced:
         await session.execute(_REPLACE, replaced)
     if inserts:

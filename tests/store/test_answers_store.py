@@ -54,9 +54,9 @@ async def test_records_of_several_units_in_one_batch_are_each_applied_in_order(d
         ],
     )
     assert [d.befores for d in done] == [[(5,), None], [None], [(6,)], []]
-    assert done[0].known == {"1": (6,), "2": (1, 30)}
-    assert done[1].known == {"1": (9,)}
-    assert done[2].known == done[3].known == {"1": (7,), "2": (1, 30)}
+    assert done[0].answered == {"1", "2"}
+    assert done[1].answered == {"1"}
+    assert done[2].answered == done[3].answered == {"1", "2"}
     assert await rows(db, a) == [
         ("1", [5], False),
         ("1", [6], False),  # replaced within the batch it was stored in
