@@ -12,7 +12,7 @@ import fcntl
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 from alembic import command
@@ -35,6 +35,7 @@ from bot.store.batch import Batched
 
 T = TypeVar("T")
 R = TypeVar("R")
+Work = Callable[[AsyncSession, Sequence[Any]], Awaitable[Sequence[Any]]]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK = 0x4C6F61  # "Loa": the advisory lock key of `loa run` on PostgreSQL
@@ -93,6 +94,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
         # Objects stay readable after commit: the bot hands them to templates and adapters.
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._batch: Batched[tuple[Work, Any], Any] = Batched(self._run_batch)
 
     def __repr__(self) -> str:
         return f"Database({display_url(self.url)!r})"
@@ -102,15 +104,15 @@ class Database:
 
     def batched(
         self, work: Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R]]]
-    ) -> Batched[T, R]:
-        """`work(session, items)` for the items many tasks ask for at once, in one transaction
-        a batch (see `Batched`): what every message does, at a fraction of the cost."""
+    ) -> Callable[[T], Awaitable[R]]:
+        """`work(session, items)` for the items many tasks ask at once: what every message does,
+        at a fraction of the cost. Every `batched` work of the database shares one `Batched`, so
+        the chats, prompts and figures asked while a transaction ran go in the next one."""
 
-        async def run(items: Sequence[T]) -> Sequence[R]:
-            async with self.session() as session, session.begin():
-                return await work(session, items)
+        async def ask(item: T) -> R:
+            return cast(R, await self._batch((work, item)))
 
-        return Batched(run)
+        return ask
 
     async def upgrade(self, revision: str = "head") -> None:
         """Apply migrations up to `revision` on this engine (Alembic's shared-connection recipe)."""
@@ -157,6 +159,19 @@ class Database:
             except BlockingIOError:
                 raise _running(self.url) from None
             yield
+
+    async def _run_batch(self, asked: Sequence[tuple[Work, Any]]) -> list[Any]:
+        """One transaction: each work once, with its items in the order asked."""
+        by_work: dict[Work, list[int]] = {}
+        for index, (work, _) in enumerate(asked):
+            by_work.setdefault(work, []).append(index)
+        results: list[Any] = [None] * len(asked)
+        async with self.session() as session, session.begin():
+            for work, indexes in by_work.items():
+                done = await work(session, [asked[i][1] for i in indexes])
+                for index, result in zip(indexes, done, strict=True):
+                    results[index] = result
+        return results
 
     async def dispose(self) -> None:
         await self.engine.dispose()

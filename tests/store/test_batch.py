@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot.store.batch import Batched
+from bot.store.db import Database
 
 
 class Recorder:
@@ -81,3 +82,33 @@ async def test_a_caller_who_stops_waiting_does_not_stop_the_batch():
     assert await first == "done 0" and await staying == "done 2"
     assert run.batches == [[0], [1, 2]]  # 1 was still recorded, as it would have been alone
     assert leaving.cancelled()
+
+
+async def test_database_works_asked_together_share_one_transaction(tmp_path):
+    sessions: list[tuple[str, object, list[int]]] = []  # kept alive: each one distinct
+
+    def work(name: str):
+        async def run(session, items: Sequence[int]) -> list[str]:
+            sessions.append((name, session, list(items)))
+            if 13 in items:
+                raise ValueError("13")
+            return [f"{name} {item}" for item in items]
+
+        return run
+
+    async with Database(f"sqlite:///{tmp_path / 'loa.db'}") as db:
+        visit, record = db.batched(work("visit")), db.batched(work("record"))
+        first = asyncio.create_task(visit(0))
+        await asyncio.sleep(0)  # the first transaction starts with it alone
+        together = [visit(1), record(2), visit(3), record(13)]
+        results = await asyncio.gather(first, *together, return_exceptions=True)
+    assert results[:4] == ["visit 0", "visit 1", "record 2", "visit 3"]
+    assert isinstance(results[4], ValueError)
+    shared = [(name, items) for name, session, items in sessions if session is sessions[1][1]]
+    assert shared == [("visit", [1, 3]), ("record", [2, 13])]  # one session, each work once
+    assert [(name, items) for name, _, items in sessions[3:]] == [  # then one by one
+        ("visit", [1]),
+        ("record", [2]),
+        ("visit", [3]),
+        ("record", [13]),
+    ]
