@@ -12,6 +12,7 @@ a pair such as classes and people, a `str` for a free-text row.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -158,7 +159,7 @@ def _read_single(text: str, row: FormRow, money: bool) -> Reading:
     terms = _SEPARATOR.split(text)
     if len(terms) > 1 or (len(_NUMBER.findall(text)) > 1 and not _compound(text)):
         return Rejected("one_number")
-    amount = _amount(text, _vocabulary(row) | (_CURRENCY if money else set()))
+    amount = _amount(text, _vocabulary(row) | _CURRENCY if money else _vocabulary(row))
     if isinstance(amount, Rejected):
         return amount
     limit, unusual = (MAX_MONEY, None) if money else (MAX_COUNT, None)
@@ -223,7 +224,7 @@ def _names(term: str, part: str) -> bool:
 _TERM = re.compile(r"(\d+(?:[.,]\d+)*)\s*([^\W\d_]+(?:\s+[^\W\d_]+)*|₫)?")
 
 
-def _amount(text: str, words: set[str]) -> int | Rejected:
+def _amount(text: str, words: frozenset[str]) -> int | Rejected:
     """`1.500.000 đồng`, `2 triệu`, `2,5 triệu`, `2 triệu 500 nghìn`, `1tr5`, `12 lớp`."""
     matches = list(_TERM.finditer(text))
     if not matches:
@@ -295,9 +296,14 @@ def _normalise(text: str) -> str:
     return text.strip("\"'“”").rstrip(" .!").strip()
 
 
-def _vocabulary(row: FormRow) -> set[str]:
+def _vocabulary(row: FormRow) -> frozenset[str]:
     """Words that may follow a figure for this row: its printed unit's and the usual ones."""
-    return set(_WORD.findall((row.unit or "").lower())) | _GENERIC_UNITS
+    return _unit_words(row.unit or "")
+
+
+@functools.lru_cache(maxsize=256)  # a form has a few dozen rows, asked about all day
+def _unit_words(unit: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(unit.lower())) | _GENERIC_UNITS
 
 
 def part_names(row: FormRow) -> tuple[str, str]:
