@@ -159,7 +159,8 @@ def _read_single(text: str, row: FormRow, money: bool) -> Reading:
     terms = _SEPARATOR.split(text)
     if len(terms) > 1 or (len(_NUMBER.findall(text)) > 1 and not _compound(text)):
         return Rejected("one_number")
-    amount = _amount(text, _vocabulary(row) | _CURRENCY if money else _vocabulary(row))
+    words = _vocabulary(row) | _CURRENCY if money else _vocabulary(row)
+    amount = _amount(text, words)
     if isinstance(amount, Rejected):
         return amount
     limit, unusual = (MAX_MONEY, None) if money else (MAX_COUNT, None)

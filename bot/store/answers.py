@@ -26,7 +26,7 @@ def loaded(value: Any) -> Value:
     return value if isinstance(value, str) else tuple(value)
 
 
-# Statements every batch of answers runs, built once: building one costs half as much as running it.
+# Statements every batch of answers runs, built once: building one costs half of running it.
 _CURRENT = (  # values as their JSON text: only those a record replaces are decoded
     select(Answer.id, Answer.unit_id, Answer.item, cast(Answer.value, Text))
     .where(

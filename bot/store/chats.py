@@ -69,15 +69,12 @@ async def visit_all(
 
 def _seen(session: AsyncSession, chat: Chat, member: Member | None, visit: Visit) -> Member:
     """Remember who wrote in the chat, and under which name (when, to `SEEN_EVERY`)."""
-    now = utcnow()
+    now, who = utcnow(), (visit.name, visit.role)
     if member is None:
         member = Member(chat_id=chat.id, user_id=visit.user_id, name=visit.name, role=visit.role)
         session.add(member)
-    elif (member.name, member.role) != (
-        visit.name,
-        visit.role,
-    ) or member.last_seen < now - SEEN_EVERY:
-        member.name, member.role, member.last_seen = visit.name, visit.role, now
+    elif (member.name, member.role) != who or member.last_seen < now - SEEN_EVERY:
+        member.name, member.role, member.last_seen = *who, now
     return member
 
 
