@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 
-bench: $(STAMP)  ## a 1,000-group broadcast, then 2,000 answers and a 10,000-unit export (about 3 minutes)
+bench: $(STAMP)  ## a 1,000-group broadcast, then 2,000 answers and a 10,000-unit export (about 2.5 minutes)
 	$(BIN)/python bench/broadcast.py; missed=$$?; $(BIN)/python bench/answers.py && exit $$missed
 
 run: $(STAMP)  ## serve real chats: TELEGRAM_BOT_TOKEN, LOA_CAMPAIGN (and more) from the environment or .env
