@@ -57,6 +57,7 @@ from bot.channels.base import (
     send_parts,
     split_text,
 )
+from bot.channels.pacing import Pacer
 from bot.config import TELEGRAM_API
 
 # Opt in to PTB's coming behaviour: durations (RetryAfter.retry_after) as timedelta, no warning.
@@ -83,29 +84,6 @@ class TelegramLimits:
     private_per_second: float = 1
 
 
-class Pacer:
-    """At most one request every `interval` seconds, on a fixed schedule: the next slot counts
-    from the last slot, not from when the timer fired, so the millisecond asyncio's timers lose
-    each time is not lost for good (a token bucket of one loses it on every message). A slot
-    missed by more than `TOLERANCE` is not made up, so the schedule never runs ahead of the rate.
-    """
-
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1 / per_second
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self, not_before: float = 0.0) -> None:
-        """Wait for the next slot, and not before `not_before` (loop time): after a 429's
-        silence the queue leaves at the pace, not all at once."""
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            self._next = max(self._next, not_before)
-            while (wait := self._next - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            self._next = max(self._next, loop.time() - TOLERANCE) + self.interval
-
-
 class ChatRateLimiter(AIORateLimiter):
     """PTB's limiter, shaped so that Telegram never answers 429.
 
@@ -124,7 +102,7 @@ class ChatRateLimiter(AIORateLimiter):
             group_max_rate=burst,
             group_time_period=60 * burst / steady,
         )
-        self._overall = Pacer(limits.overall_per_second * OVERALL_SHARE)
+        self._overall = Pacer(limits.overall_per_second * OVERALL_SHARE, TOLERANCE)
         self._private_period = 1 / limits.private_per_second
         self._private: dict[int, AsyncLimiter] = {}
         self._quiet_until = 0.0  # loop time before which Telegram asked for silence

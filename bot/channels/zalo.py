@@ -49,6 +49,7 @@ from bot.channels.base import (
     send_parts,
     split_text,
 )
+from bot.channels.pacing import Pacer
 from bot.channels.zalo_api import JSON, RETRY_AFTER, ZaloApiError, ZaloBotApi, ZaloNetworkError
 from bot.config import ZALO_API
 from bot.messages import render
@@ -89,23 +90,6 @@ class NotText:
 
     chat_id: str
     chat_type: ChatType
-
-
-class Pacer:
-    """At most one request every `interval` seconds, slots counted from the last slot."""
-
-    def __init__(self, per_second: float) -> None:
-        self.interval = 1 / per_second
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self, not_before: float = 0.0) -> None:
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            self._next = max(self._next, not_before)
-            while (wait := self._next - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            self._next = max(self._next, loop.time()) + self.interval
 
 
 class ZaloChannel:

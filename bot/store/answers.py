@@ -236,18 +236,11 @@ def asked(
     )
 
 
-async def prompt(
-    session: AsyncSession, campaign: str, chat_id: int, message_id: str | None = None
-) -> Prompt | None:
-    """The prompt a reply answers (`message_id`), else the chat's latest one."""
-    [found] = await prompts(session, campaign, [(chat_id, message_id)])
-    return found
-
-
 async def prompts(
     session: AsyncSession, campaign: str, asked: Sequence[tuple[int, str | None]]
 ) -> list[Prompt | None]:
-    """`prompt` for many `(chat_id, message_id)`: the replies' prompts are read in one query."""
+    """For each `(chat_id, message_id)`, the prompt that message answers when it replies to one
+    (`message_id`), else the chat's latest; the replies' prompts are read in one query."""
     replies = sorted({(chat, message) for chat, message in asked if message is not None})
     found: dict[tuple[int, str | None], Prompt] = {}
     if replies:

@@ -75,7 +75,7 @@ async def test_a_record_settles_the_read_back_it_confirms(db):
     async with db.session() as session, session.begin():
         answers.asked(session, "k", chat, a, "77", PromptKind.CONFIRM, ["1"], {"answers": []})
     async with db.session() as session:
-        prompt = await answers.prompt(session, "k", chat, "77")
+        [prompt] = await answers.prompts(session, "k", [(chat, "77")])
     assert prompt is not None and prompt.pending == {"answers": []}
     await batch(db, [answers.Record(a, [("1", (20000,), "20000")], chat, "t:1", at(0), prompt.id)])
     async with db.session() as session:
