@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+# C0 and C1 control characters but tab and newline: no database stores NUL in text (PostgreSQL
+# refuses it), and the others only garble names, answers and exports.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without the control characters no chat, database or spreadsheet should hold."""
+    return _CONTROL.sub("", text)
 
 
 class ChatType(StrEnum):
