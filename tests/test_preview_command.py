@@ -101,3 +101,27 @@ def test_a_missing_units_file_exits_2(tmp_path, capsys):
     missing = tmp_path / "none.csv"
     assert main(["preview", str(SCHEDULES / SEEDS["lac-thuy"]), "--units", str(missing)]) == 2
     assert f"{missing}:1: không đọc được tệp" in capsys.readouterr().err
+
+
+def table_lines(out: str) -> list[str]:
+    """The table's rows: every line after the header that starts with a time."""
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("Thời điểm"))
+    return lines[header + 1 :]
+
+
+def test_the_table_has_one_line_per_delivery(capsys):
+    assert main(["preview", str(SCHEDULES / SEEDS["lac-thuy"])]) == 0
+    rows = table_lines(capsys.readouterr().out)
+    assert len(rows) == 19
+    assert rows[0].startswith("7h00 29/09/2023        Thông báo khai mạc     all ")
+    assert all(len(row) < 140 for row in rows)
+
+
+def test_the_table_per_unit_has_one_line_per_delivery_and_unit(capsys):
+    units = SCHEDULES / "units" / "lac-thuy.csv"
+    assert main(["preview", str(SCHEDULES / SEEDS["lac-thuy"]), "--units", str(units)]) == 0
+    rows = table_lines(capsys.readouterr().out)
+    assert len(rows) == 6 * 19
+    assert sum(" th-chi-ne " in row for row in rows) == 19
+    assert all(len(row) < 140 for row in rows)

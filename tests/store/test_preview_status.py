@@ -76,3 +76,15 @@ def test_preview_status_on_a_database_never_served_changes_nothing(tmp_path, mon
 async def revision(url: str) -> str | None:
     async with Database(url) as db:
         return await db.revision()
+
+
+def test_the_status_table_has_one_line_per_delivery(tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'loa.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    asyncio.run(outbox_with(url, {"one": "sent"}))
+    assert main(["preview", str(CAMPAIGN), "--status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = lines[lines.index(next(x for x in lines if x.startswith("Thời điểm"))) + 1 :]
+    assert len(rows) == 19
+    assert all(row.endswith("]") for row in rows)
+    assert sum(row.endswith("[đã gửi 1]") for row in rows) == 1
