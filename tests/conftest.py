@@ -13,6 +13,8 @@ from bot.store.models import Base
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULES = ROOT / "schedules"
 
+NO_POSTGRES = "TEST_DATABASE_URL is not set: the PostgreSQL variants did not run"
+
 SEEDS = {
     "gia-lam": "2020-gia-lam.yaml",
     "lac-thuy": "2023-lac-thuy.yaml",
@@ -35,7 +37,7 @@ def postgres_url() -> Iterator[str]:
     """
     given = os.environ.get("TEST_DATABASE_URL")
     if not given:
-        pytest.skip("TEST_DATABASE_URL is not set")
+        pytest.skip(NO_POSTGRES)
     with throwaway_postgres(given, "loa_test") as url:
         yield url
 
@@ -55,3 +57,13 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
             async with database.engine.begin() as connection:
                 await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         yield database
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Every test skipped for want of PostgreSQL is reported at one place, so `-ra` folds them
+    into one summary line instead of one per test function."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and NO_POSTGRES in report.longrepr[2]:
+        report.longrepr = (__file__, None, report.longrepr[2])
+    return report
