@@ -17,13 +17,11 @@ from pathlib import Path
 from alembic.util import CommandError
 from sqlalchemy.exc import ArgumentError, InterfaceError, InvalidRequestError, OperationalError
 
-from bot import demo, logs, service
+from bot import logs
 from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign, load_units
-from bot.campaign.plan import draft_yaml, read_plan
 from bot.campaign.timeline import timeline
 from bot.config import Settings
-from bot.delivery import outbox
 from bot.messages import describe, render, render_delivery
 from bot.stats.export import FORMATS, gather, writer
 from bot.store.db import Database, display_url
@@ -31,6 +29,9 @@ from bot.store.models import AuditEntry
 from bot.store.units import import_units, list_units
 
 INVALID = 2
+
+# What only one command needs (the channels, the sandbox, Word) is imported by that command:
+# a coordinator's `loa units list` should not wait for python-telegram-bot and aiohttp to load.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,7 +123,7 @@ def _preview(args: argparse.Namespace) -> int:
             print(describe(problem), file=sys.stderr)
         return INVALID
     rows = [(d, render_delivery(d, campaign)) for d in timeline(campaign, units)]
-    went = _statuses(service.campaign_key(args.file)) if args.status else None
+    went = _statuses(args.file) if args.status else None
     if args.json:
         objects = [
             {
@@ -141,21 +142,25 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def _statuses(campaign_key: str) -> dict[tuple[str, str], Counter[str]]:
+def _statuses(campaign: Path) -> dict[tuple[str, str], Counter[str]]:
     """How the campaign's deliveries went, from the outbox of DATABASE_URL."""
+    from bot.delivery import outbox
+    from bot.service import campaign_key
 
     async def read() -> dict[tuple[str, str], Counter[str]]:
         async with Database(Settings.from_env().database_url) as db:
             if await db.revision() is None:  # nothing served yet; reading migrates nothing
                 return {}
             async with db.session() as session:
-                return await outbox.statuses(session, campaign_key)
+                return await outbox.statuses(session, campaign_key(campaign))
 
     return asyncio.run(read())
 
 
 def _import_plan(args: argparse.Namespace) -> int:
     """Exit 2 when the document cannot be read or the draft cannot be written."""
+    from bot.campaign.plan import draft_yaml, read_plan
+
     try:
         plan = read_plan(args.file)
     except Invalid as exc:
@@ -212,6 +217,8 @@ def _units_list(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from bot import service
+
     try:
         settings = Settings.from_env()
         loa = service.build(settings)
@@ -243,7 +250,9 @@ def _export(args: argparse.Namespace) -> int:
             raise Invalid([Problem((), "export_no_form", {"file": str(path)})])
     except Invalid as exc:
         return _invalid(exc)
-    key = service.campaign_key(path)
+    from bot.service import campaign_key
+
+    key = campaign_key(path)
     output: Path = args.output or Path(f"tong-hop-{key}.{args.format}")
 
     async def write(db: Database) -> str:
@@ -270,6 +279,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from bot import demo
+
     logs.setup([], level=logging.ERROR)  # the transcript is the output
     return asyncio.run(demo.run(sys.stdout, args.seconds))
 
