@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     export = commands.add_parser(
         "export", help="the statistics table or the report, from the answers in DATABASE_URL"
     )
-    export.add_argument("--format", choices=FORMATS, default="xlsx")
+    export.add_argument("--format", choices=FORMATS, help="default: the extension of -o, or xlsx")
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="where to write it")
     export.add_argument("--campaign", type=Path, metavar="FILE", help="default: LOA_CAMPAIGN")
     export.set_defaults(run=_export)
@@ -248,12 +248,13 @@ def _export(args: argparse.Namespace) -> int:
         campaign = load_campaign(path)
         if campaign.form is None:
             raise Invalid([Problem((), "export_no_form", {"file": str(path)})])
+        fmt = export_format(args.format, args.output)
     except Invalid as exc:
         return _invalid(exc)
     from bot.service import campaign_key
 
     key = campaign_key(path)
-    output: Path = args.output or Path(f"tong-hop-{key}.{args.format}")
+    output: Path = args.output or Path(f"tong-hop-{key}.{fmt}")
 
     async def write(db: Database) -> str:
         began = time.perf_counter()
@@ -262,7 +263,7 @@ def _export(args: argparse.Namespace) -> int:
         partial = output.with_name(f".{output.name}.part")
         try:
             with partial.open("wb") as out:
-                writer(args.format)(export, out)
+                writer(fmt)(export, out)
             partial.replace(output)
         except OSError as exc:
             why = {"file": str(output), "errno": exc.errno, "detail": exc.strerror or str(exc)}
@@ -276,6 +277,23 @@ def _export(args: argparse.Namespace) -> int:
         return _with_database(write)
     except Invalid as exc:
         return _invalid(exc)
+
+
+def export_format(given: str | None, output: Path | None) -> str:
+    """The format `--format` names, else the one `-o`'s extension names, else xlsx; a format the
+    file's name contradicts (`--format xlsx -o x.pdf`) is refused, as is a name without one."""
+    if output is None:
+        return given or "xlsx"
+    suffix = output.suffix.lower().lstrip(".")
+    if given is not None and suffix and suffix != given:
+        raise Invalid(
+            [Problem((), "export_suffix_mismatch", {"file": str(output), "format": given})]
+        )
+    if given is None and suffix not in FORMATS:
+        raise Invalid(
+            [Problem((), "export_suffix_unknown", {"file": str(output), "suffix": suffix})]
+        )
+    return given or suffix
 
 
 def _demo(args: argparse.Namespace) -> int:
