@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from bot.campaign.checks import Invalid, Problem, check_campaign, check_form
+from bot.campaign.files import read_utf8
 from bot.campaign.model import Campaign, Form
-from bot.campaign.units import Unit, read_units
+from bot.campaign.units import Unit, read_units_file
 from bot.campaign.yamlfile import Document, YamlProblem, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -52,22 +53,13 @@ def load_form(path: str | Path) -> Form:
 
 
 def load_units(path: str | Path, campaign: Campaign | None = None) -> list[Unit]:
-    """Read a units CSV; with a campaign, their types must be its audiences."""
-    path = Path(path)
+    """Read a units workbook or CSV; with a campaign, their types must be its audiences."""
     types = {a.code for a in campaign.audiences} if campaign else None
-    return read_units(_text(path), str(path), types)
-
-
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = Problem((), "file_unreadable", {"detail": str(exc)}, str(path), 1)
-        raise Invalid([problem]) from None
+    return read_units_file(Path(path), types)
 
 
 def _read(path: Path) -> Document:
-    text = _text(path)
+    text = read_utf8(path)
     try:
         doc = read_yaml(text)
     except YamlProblem as exc:
