@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import sqlite3
 import sys
 import time
 from collections import Counter
@@ -15,12 +16,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from alembic.util import CommandError
-from sqlalchemy.exc import ArgumentError, InterfaceError, InvalidRequestError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    InvalidRequestError,
+    OperationalError,
+)
 
-from bot import logs
+from bot import cli_text, logs
 from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign, load_units
 from bot.campaign.timeline import timeline
+from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
 from bot.config import Settings
 from bot.messages import describe, render, render_delivery
 from bot.stats.export import FORMATS, gather, writer
@@ -35,7 +43,29 @@ INVALID = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `loa` command; a failure Loa knows is said in Vietnamese, never as a traceback."""
+    with cli_text.vietnamese():
+        try:
+            return _main(argv)
+        except Invalid as exc:
+            return _invalid(exc)
+        except (DBAPIError, CommandError, sqlite3.Error) as exc:  # e.g. preview --status
+            url = Settings.from_env().database_url
+            print(describe(database_problem(exc, url)), file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:  # Ctrl+C: stopping is what was asked for
+            return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`loa` and its commands, with their Vietnamese help (argparse's words: see `main`)."""
     parser = argparse.ArgumentParser(prog="loa", description="Loa: Lifelong Learning Week bot.")
+    parser.add_argument("--version", action="version", version=cli_text.version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser("check", help="validate campaign files")
@@ -96,8 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--seconds", type=float, default=60, help="how long the week lasts")
     demo.set_defaults(run=_demo)
 
-    args = parser.parse_args(argv)
-    return args.run(args)
+    cli_text.localize(parser)
+    return parser
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -149,6 +179,7 @@ def _statuses(campaign: Path) -> dict[tuple[str, str], Counter[str]]:
 
     async def read() -> dict[tuple[str, str], Counter[str]]:
         async with Database(Settings.from_env().database_url) as db:
+            check_sqlite(db.url)
             if await db.revision() is None:  # nothing served yet; reading migrates nothing
                 return {}
             async with db.session() as session:
@@ -306,14 +337,17 @@ def _demo(args: argparse.Namespace) -> int:
 def _with_database(work: Callable[[Database], Awaitable[str]], migrate: bool = True) -> int:
     """Run `work` on DATABASE_URL, migrated first so a fresh machine needs no extra step."""
     try:
-        db = Database(Settings.from_env().database_url)
+        url = Settings.from_env().database_url
+        db = Database(url)
     except Invalid as exc:
         return _invalid(exc)
     except (ArgumentError, InvalidRequestError, ImportError) as exc:  # unusable URL or driver
-        problem = Problem(("DATABASE_URL",), "database_url_invalid", {"detail": str(exc)})
-        return _invalid(Invalid([problem]))
+        return _invalid(Invalid([url_problem(exc)]))
+    except OSError as exc:  # the folder of a SQLite file cannot be made
+        return _invalid(Invalid([folder_problem(exc, url)]))
 
     async def run() -> str:
+        check_sqlite(db.url)
         async with db:
             if migrate:
                 await db.upgrade()
@@ -321,10 +355,9 @@ def _with_database(work: Callable[[Database], Awaitable[str]], migrate: bool = T
 
     try:
         print(asyncio.run(run()))
-    except (OperationalError, InterfaceError, CommandError) as exc:
-        # cannot connect, locked, disk full; or a database migrated by a newer Loa
-        detail = {"url": display_url(db.url), "detail": str(getattr(exc, "orig", None) or exc)}
-        print(describe(Problem((), "database_error", detail)), file=sys.stderr)
+    except (DBAPIError, CommandError, sqlite3.Error) as exc:
+        # not a database, cannot connect, locked, disk full; or migrated by a newer Loa
+        print(describe(database_problem(exc, db.url)), file=sys.stderr)
         return 1
     return 0
 

@@ -162,7 +162,9 @@ def test_an_unreachable_database_is_reported_without_its_password(env, capsys):
     env("postgresql://loa:s3cret@127.0.0.1:1/loa")
     assert main(["db", "upgrade"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("lỗi cơ sở dữ liệu postgresql+psycopg://loa:***@127.0.0.1:1/loa: ")
+    assert err.startswith(
+        "DATABASE_URL: không kết nối được máy chủ cơ sở dữ liệu postgresql+psycopg://loa:***@127.0.0.1:1/loa: "
+    )
     assert "s3cret" not in err
 
 
