@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
+import sys
 from pathlib import Path
 
 from bot.app import Loa
@@ -15,6 +17,7 @@ from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel, TelegramLimits, Webhook
 from bot.channels.zalo import ZaloChannel, ZaloLimits, ZaloWebhook
 from bot.config import Settings
+from bot.messages import render
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ def channels_for(settings: Settings) -> dict[str, Channel]:
             api_base_url=settings.telegram_api_base_url,
             webhook=webhook,
             limits=limits,
+            on_trouble=functools.partial(say_trouble, "telegram"),
         )
     if settings.zalo_token:
         zalo_webhook = None
@@ -65,6 +69,12 @@ def channels_for(settings: Settings) -> dict[str, Channel]:
             limits=ZaloLimits(settings.zalo_rate_overall, settings.zalo_rate_chat),
         )
     return channels
+
+
+def say_trouble(platform: str, what: str, detail: str, retry_in: float | None) -> None:
+    """Tell whoever runs `loa run`, in Vietnamese: a platform out of reach, a rival poller."""
+    text = render("run_trouble", platform=platform, what=what, detail=detail, seconds=retry_in)
+    print(text, file=sys.stderr, flush=True)
 
 
 def build(settings: Settings) -> Loa:
@@ -94,7 +104,9 @@ async def serve(loa: Loa, stop: asyncio.Event | None = None) -> None:
     try:
         async with loa.db.only_instance():
             await loa.db.upgrade()
-            await loa.start()
+            if not await _start(loa, stop):
+                await loa.stop()
+                return
             print(await loa.summary(), flush=True)
             try:
                 await stop.wait()
@@ -102,3 +114,18 @@ async def serve(loa: Loa, stop: asyncio.Event | None = None) -> None:
                 await loa.stop()
     finally:
         await loa.db.dispose()
+
+
+async def _start(loa: Loa, stop: asyncio.Event) -> bool:
+    """Start `loa` unless `stop` comes first (a platform out of reach is waited for): True when
+    started; what starting raised, raised."""
+    starting = asyncio.ensure_future(loa.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if starting.done():
+        starting.result()
+        return True
+    starting.cancel()
+    await asyncio.gather(starting, return_exceptions=True)
+    return False

@@ -25,6 +25,7 @@ from telegram.constants import ChatType as TgChatType
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    Conflict,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -66,6 +67,11 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
+FIRST_WAIT, LAST_WAIT = 2.0, 60.0  # seconds between tries to reach Telegram at start, doubling
+
+# Told what goes wrong while serving: "unreachable" (with the seconds before the next try) or
+# "conflict" (another process polls with this token), and the platform's words.
+Trouble = Callable[[str, str, float | None], None]
 CONCURRENT_UPDATES = 64
 GROUP_BURST = 3
 OVERALL_SHARE = 0.96  # of Telegram's overall rate: a margin for jitter between here and there
@@ -169,9 +175,12 @@ class TelegramChannel:
         webhook: Webhook | None = None,
         limits: TelegramLimits = TelegramLimits(),
         poll_timeout: float = 10,
+        on_trouble: Trouble | None = None,
     ) -> None:
         self.webhook = webhook
         self.poll_timeout = poll_timeout
+        self.on_trouble = on_trouble or _log_trouble
+        self._conflicts = 0
         self._handle: EventHandler | None = None
         self.app = (
             Application.builder()
@@ -195,10 +204,7 @@ class TelegramChannel:
     async def start(self, handle: EventHandler) -> None:
         """Connect (getMe), then receive updates by long polling or on the webhook."""
         self._handle = handle
-        try:
-            await self.app.initialize()
-        except InvalidToken:  # its message quotes the token: never let it travel
-            raise Invalid([Problem(("TELEGRAM_BOT_TOKEN",), "token_rejected")]) from None
+        await self._connect()
         updates = ["message", "my_chat_member"]
         if self.webhook:
             await self.app.updater.start_webhook(
@@ -211,10 +217,39 @@ class TelegramChannel:
             )
         else:
             await self.app.updater.start_polling(
-                timeout=dt.timedelta(seconds=self.poll_timeout), allowed_updates=updates
+                timeout=dt.timedelta(seconds=self.poll_timeout),
+                allowed_updates=updates,
+                bootstrap_retries=-1,  # deleteWebhook, just after getMe: the link may flap
+                error_callback=self._on_polling_error,
             )
         await self.app.start()
         log.info("telegram: @%s connected (%s)", self.username, self.mode)
+
+    async def _connect(self) -> None:
+        """getMe until Telegram answers: at boot the network may come up after Loa does."""
+        wait = FIRST_WAIT
+        while True:
+            try:
+                await self.app.initialize()
+                return
+            except InvalidToken:  # its message quotes the token: never let it travel
+                raise Invalid([Problem(("TELEGRAM_BOT_TOKEN",), "token_rejected")]) from None
+            except NetworkError as exc:  # no route, refused, timed out, a 5xx answer
+                self.on_trouble("unreachable", exc.message, wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, LAST_WAIT)
+
+    def _on_polling_error(self, exc: TelegramError) -> None:
+        """PTB retries getUpdates by itself; what failed is said once, not every 3 s with a
+        traceback. A Conflict is another process polling with this token (Loa started twice)."""
+        if isinstance(exc, Conflict):
+            self._conflicts += 1
+            if self._conflicts == 1:
+                self.on_trouble("conflict", exc.message, None)
+            else:
+                log.debug("telegram: getUpdates conflict %d (%s)", self._conflicts, exc.message)
+        else:
+            log.warning("telegram: getUpdates failed, PTB retries (%s)", exc.message)
 
     @property
     def mode(self) -> str:
@@ -361,6 +396,12 @@ class TelegramChannel:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: handling an update failed", exc_info=context.error)
+
+
+def _log_trouble(what: str, detail: str, retry_in: float | None) -> None:
+    """What a channel made outside `loa run` does with trouble: log it."""
+    again = f"; trying again in {retry_in:g} s" if retry_in is not None else ""
+    log.warning("telegram: %s (%s)%s", what, detail, again)
 
 
 def _seconds(value: int | float | dt.timedelta) -> float:
