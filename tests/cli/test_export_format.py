@@ -62,3 +62,10 @@ def test_a_format_the_name_contradicts_is_refused(folder, capsys, args, said):
     err = capsys.readouterr().err
     assert said in err and "Traceback" not in err
     assert sorted(p.name for p in folder.iterdir()) == []  # not even the database
+
+
+def test_a_folder_as_the_output_is_said_in_vietnamese(folder, capsys):
+    (folder / "bao-cao").mkdir()
+    assert export("--format", "xlsx", "-o", "bao-cao") == 2
+    err = capsys.readouterr().err
+    assert "không ghi được bao-cao: đó là một thư mục" in err and "Is a directory" not in err
