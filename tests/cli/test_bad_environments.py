@@ -175,3 +175,33 @@ def test_as_a_process_an_unknown_command(folder):
     done = run(folder, "frobnicate")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.startswith("cách dùng: loa")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "words"),
+    [
+        (["run"], {}, "LOA_CAMPAIGN: chưa đặt biến môi trường này"),
+        (
+            ["run"],
+            {"LOA_CAMPAIGN": str(CAMPAIGN)},
+            "TELEGRAM_BOT_TOKEN: chưa có token của nền tảng nào",
+        ),
+        (
+            ["run"],
+            {"LOA_CAMPAIGN": "khong-co.yaml", "TELEGRAM_BOT_TOKEN": "1:a"},
+            "khong-co.yaml:1: không đọc được tệp: không có tệp này",
+        ),
+        (["units", "list"], {"LOA_ADMINS": "123"}, "LOA_ADMINS: “123” không đúng dạng"),
+        (
+            ["run"],
+            {"LOA_LOG_LEVEL": "LOUD", "LOA_CAMPAIGN": str(CAMPAIGN)},
+            "LOA_LOG_LEVEL: “LOUD” không hợp lệ",
+        ),
+        (["export"], {}, "LOA_CAMPAIGN: chưa đặt biến môi trường này"),
+    ],
+)
+def test_settings_that_cannot_be_used(folder, monkeypatch, capsys, argv, env, words):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(argv) == 2
+    assert said(capsys).startswith(words)

@@ -77,3 +77,17 @@ async def test_another_process_polling_the_same_bot_is_said_once(tmp_path):
     said = [line for line in output.splitlines() if "Conflict" in line]
     assert len(said) == 1, output  # four conflicts or more, said once
     assert said[0].startswith("Telegram báo có một tiến trình khác đang nhận tin của bot này")
+
+
+async def test_stopping_while_waiting_for_telegram(tmp_path):
+    process = await start(tmp_path, environment(tmp_path, Unreachable(free_port())))
+    seen: list[str] = []
+    try:
+        await read_until(process, "Chưa kết nối được Telegram", seen)
+        began = time.monotonic()
+        output = await stop(process, seen)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert time.monotonic() - began < 5 and "Traceback" not in output
