@@ -178,7 +178,7 @@ def _statuses(campaign: Path) -> dict[tuple[str, str], Counter[str]]:
     from bot.service import campaign_key
 
     async def read() -> dict[tuple[str, str], Counter[str]]:
-        async with Database(Settings.from_env().database_url) as db:
+        async with _database() as db:
             check_sqlite(db.url)
             if await db.revision() is None:  # nothing served yet; reading migrates nothing
                 return {}
@@ -337,14 +337,9 @@ def _demo(args: argparse.Namespace) -> int:
 def _with_database(work: Callable[[Database], Awaitable[str]], migrate: bool = True) -> int:
     """Run `work` on DATABASE_URL, migrated first so a fresh machine needs no extra step."""
     try:
-        url = Settings.from_env().database_url
-        db = Database(url)
+        db = _database()
     except Invalid as exc:
         return _invalid(exc)
-    except (ArgumentError, InvalidRequestError, ImportError) as exc:  # unusable URL or driver
-        return _invalid(Invalid([url_problem(exc)]))
-    except OSError as exc:  # the folder of a SQLite file cannot be made
-        return _invalid(Invalid([folder_problem(exc, url)]))
 
     async def run() -> str:
         check_sqlite(db.url)
@@ -357,9 +352,21 @@ def _with_database(work: Callable[[Database], Awaitable[str]], migrate: bool = T
         print(asyncio.run(run()))
     except (DBAPIError, CommandError, sqlite3.Error) as exc:
         # not a database, cannot connect, locked, disk full; or migrated by a newer Loa
-        print(describe(database_problem(exc, db.url)), file=sys.stderr)
+        print(describe(database_problem(exc, Settings.from_env().database_url)), file=sys.stderr)
         return 1
     return 0
+
+
+def _database() -> Database:
+    """The database of DATABASE_URL, not yet connected; raises `Invalid` for a URL that cannot
+    be used or a SQLite file whose folder cannot be made."""
+    url = Settings.from_env().database_url
+    try:
+        return Database(url)
+    except (ArgumentError, InvalidRequestError, ImportError) as exc:  # unusable URL or driver
+        raise Invalid([url_problem(exc)]) from None
+    except OSError as exc:
+        raise Invalid([folder_problem(exc, url)]) from None
 
 
 def _invalid(exc: Invalid) -> int:

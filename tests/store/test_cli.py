@@ -163,7 +163,7 @@ def test_an_unreachable_database_is_reported_without_its_password(env, capsys):
     assert main(["db", "upgrade"]) == 1
     err = capsys.readouterr().err
     assert err.startswith(
-        "DATABASE_URL: không kết nối được máy chủ cơ sở dữ liệu postgresql+psycopg://loa:***@127.0.0.1:1/loa: "
+        "DATABASE_URL: không kết nối được máy chủ cơ sở dữ liệu postgresql://loa:***@127.0.0.1:1/loa: "
     )
     assert "s3cret" not in err
 
