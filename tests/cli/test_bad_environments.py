@@ -3,6 +3,7 @@ sentence saying what and what to do, the system's words after it at most, an exi
 never a traceback."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -207,3 +208,14 @@ def test_settings_that_cannot_be_used(folder, monkeypatch, capsys, argv, env, wo
         monkeypatch.setenv(name, value)
     assert main(argv) == 2
     assert said(capsys).startswith(words)
+
+
+def test_a_database_a_newer_loa_migrated(folder, monkeypatch, capsys):
+    with sqlite3.connect(folder / "loa.db") as db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('9999')")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///loa.db")
+    assert main(["units", "list"]) == 1
+    assert said(capsys).startswith(
+        "DATABASE_URL: cơ sở dữ liệu loa.db đã được một phiên bản Loa mới hơn cập nhật"
+    )
