@@ -113,6 +113,7 @@ def workbook_rows(data: bytes, file: str) -> list[Row]:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             sheet = book.worksheets[0]
+            sheet.reset_dimensions()  # the size a file declares may be wrong: read every row
             return [
                 (number, [_cell_text(value) for value in values])
                 for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)

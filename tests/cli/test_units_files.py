@@ -233,3 +233,16 @@ def test_preview_expands_over_a_workbook(tmp_path, capsys):
     assert main(["preview", str(CAMPAIGN), "--units", str(path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {row["audience"] for row in rows} == {"th-chi-ne", "tthtcd-dong-tam"}
+
+
+def test_an_xlsx_table_below_a_blank_top_and_right_of_a_blank_column(tmp_path):
+    book = Workbook()
+    for row in ROWS:
+        book.active.append([None, *row])
+    book.active.insert_rows(1, 2)
+    book.active["B6"] = "thcs-chi-ne"  # a row without its name: the sheet's row 6
+    path = tmp_path / "don-vi.xlsx"
+    book.save(path)
+    with pytest.raises(Invalid) as caught:
+        load_units(path)
+    assert [(p.code, p.line) for p in caught.value.problems] == [("units_empty", 6)]
