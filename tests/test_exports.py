@@ -53,7 +53,7 @@ def test_xlsx_has_the_official_layout_a_totals_sheet_and_one_per_unit():
         assert sheet["A7"].font.b and not sheet["A8"].font.b  # section rows in bold
     assert (
         totals["A3"].value
-        == "Tổng hợp 3 đơn vị: 0 đủ số liệu, 2 đang nhập, 1 chưa gửi (lúc 09h30 12/10/2023)"
+        == "Tổng hợp 3 đơn vị: 0 đủ số liệu, 2 đang nhập, 1 chưa gửi (lúc 9h30 12/10/2023)"
     )
     assert first["A3"].value == "Đơn vị: Trường <Tiểu học> & Chi Nê (th/chi:ne)"
     codes = [row.code for row in FORM.rows()]
@@ -109,7 +109,7 @@ def test_docx_follows_the_report_outline_with_the_totals_table():
         "- Bồi dưỡng nâng cao trình độ chuyên môn nghiệp vụ cho cán bộ, công chức, viên chức (các cấp): 3 lớp, 100 người."
         in texts
     )
-    letterhead, totals = document.tables
+    letterhead, totals, _signature = document.tables
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in letterhead.cell(0, 1).text
     assert len(totals.rows) == 1 + len(FORM.rows())
     row = next(r for r in totals.rows if r.cells[0].text == "1.2")
