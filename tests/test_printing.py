@@ -80,6 +80,8 @@ def test_docx_is_an_a4_official_document():
     normal = document.styles["Normal"].font
     assert normal.name == TIMES and Pt(13) <= normal.size <= Pt(14)
     assert all(run.font.name in (None, TIMES) for p in document.paragraphs for run in p.runs)
+    assert section.different_first_page_header_footer  # numbered from the second page
+    assert 'w:instr="PAGE"' in section.header.paragraphs[0]._p.xml
 
 
 def test_docx_letterhead_title_and_signature_are_set_as_the_decree_says():

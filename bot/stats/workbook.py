@@ -48,7 +48,6 @@ _SIZE = 12  # points, the table's text; the title takes 14
 _LINE = 15.0  # points a line of 12-point text takes in a row
 _MAX_HEIGHT = 409  # points, the tallest row Excel keeps
 _MARGINS = PageMargins(left=1.18, right=0.59, top=0.79, bottom=0.79, header=0.3, footer=0.3)
-_PAGE_NUMBER = "Trang &P/&N"
 MAX_CELL = 32_767  # characters Excel keeps in a cell
 
 
@@ -111,7 +110,7 @@ def _lay_out(
         sheet.cell(row, 1, text).font = font
         sheet.cell(row, 1).alignment = Alignment(horizontal="center", wrap_text=True)
         # a unit's name is not known yet where the caption is a slot: room for two lines
-        shown = text if not text.startswith(_SLOT[:6]) else "\n"
+        shown = "\n" if _is_slot(text) else text
         sheet.row_dimensions[row].height = _height([(shown, sum(_WIDTHS.values()))], font.size)
     number, label, unit, quantity, note = words["header"]
     for column, text in ((1, number), (2, label), (3, unit), (6, note)):
@@ -143,13 +142,17 @@ def _lay_out(
             if column in (4, 5):
                 cell.number_format = "#,##0"
         wrapped = [(row.label, _WIDTHS["B"]), (row.unit or "", _WIDTHS["C"])]
-        if isinstance(remark, str) and not remark.startswith(_SLOT[:6]):
+        if isinstance(remark, str) and not _is_slot(remark):  # a unit's text: not known yet
             wrapped.append((remark, _WIDTHS["F"]))
         sheet.row_dimensions[line].height = _height(wrapped)
     for column, width in _WIDTHS.items():
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = f"A{_FIRST_ROW}"
     _print_setup(sheet, words["page_footer"])
+
+
+def _is_slot(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(_SLOT.split("{")[0])
 
 
 def _print_setup(sheet: Worksheet, footer: str) -> None:
