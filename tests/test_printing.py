@@ -109,6 +109,7 @@ def test_docx_totals_columns_fill_the_page_and_the_labels_take_the_room():
     assert near(widths, TOTALS)
     assert abs(sum(widths) - TEXT_WIDTH) < Cm(0.05)
     assert widths[1] > 2 * max(widths[0], *widths[2:])  # not six equal columns
+    assert all("<w:cantSplit/>" in row._tr.xml for row in totals.rows[1:])  # rows stay whole
 
 
 # -- printed through LibreOffice ------------------------------------------------------------------

@@ -169,7 +169,9 @@ def _totals(document: DocumentType, export: Export) -> None:
         _cell(cell.paragraphs[0], title, bold=True, center=True)
     for row in export.form.rows():
         first, people, remark = table.columns(row, export.totals.get(row.code))
-        cells = grid.add_row().cells
+        line = grid.add_row()
+        line._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row on one page
+        cells = line.cells
         for index, (cell, value) in enumerate(
             zip(cells, (row.code, row.label, row.unit, first, people, remark), strict=True)
         ):
