@@ -73,7 +73,11 @@ def _page(document: DocumentType) -> None:
     style.font.name, style.font.size = _FONT, _SIZE  # type: ignore[attr-defined]
     fonts = style.element.get_or_add_rPr().get_or_add_rFonts()  # type: ignore[attr-defined]
     fonts.set(qn("w:eastAsia"), _FONT)  # Word takes some Vietnamese letters from this slot
-    style.paragraph_format.space_after = Pt(6)  # type: ignore[attr-defined]
+    # the body's paragraphs, thousands of them with every unit's texts, take their form from
+    # the style; the few others (letterhead, table, signature) are set apart one by one
+    body = style.paragraph_format  # type: ignore[attr-defined]
+    body.space_after, body.first_line_indent = Pt(6), Cm(1)
+    body.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     section = document.sections[0]
     section.page_width, section.page_height = PAGE
     for side, length in MARGINS.items():
@@ -81,7 +85,7 @@ def _page(document: DocumentType) -> None:
     section.header_distance = section.footer_distance = Cm(1)
     section.different_first_page_header_footer = True
     number = section.header.paragraphs[0]
-    number.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _plain(number, WD_ALIGN_PARAGRAPH.CENTER)
     field = OxmlElement("w:fldSimple")
     field.set(qn("w:instr"), "PAGE")
     number._p.append(field)
@@ -95,8 +99,7 @@ def _letterhead(document: DocumentType, lines: list[str]) -> None:
         cell = sides.cell(row, column)
         for index, text in enumerate(_marked(lines, mark)):
             paragraph = cell.paragraphs[0] if index == 0 else cell.add_paragraph()
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            _tight(paragraph)
+            _plain(paragraph, WD_ALIGN_PARAGRAPH.CENTER)
             run = paragraph.add_run(text)
             if mark == "L1: ":
                 run.bold, run.font.size = True, Pt(13)
@@ -119,13 +122,13 @@ def _signature(document: DocumentType, lines: list[str]) -> None:
     for cell, texts in zip(sides.rows[0].cells, (recipients, signer), strict=True):
         for index, text in enumerate(texts):
             paragraph = cell.paragraphs[0] if index == 0 else cell.add_paragraph()
-            _tight(paragraph)
+            centred = texts is signer
+            _plain(paragraph, WD_ALIGN_PARAGRAPH.CENTER if centred else WD_ALIGN_PARAGRAPH.LEFT)
             run = paragraph.add_run(text)
             if texts is recipients:
                 run.bold = run.italic = index == 0
                 run.font.size = Pt(12 if index == 0 else 11)
             else:
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
                 run.bold, run.italic = index == 0, index > 0
 
 
@@ -141,17 +144,14 @@ def _paragraph(document: DocumentType, line: str, export: Export) -> None:
             run = paragraph.add_run(line[len(mark) :])
             run.bold = True
             if center:
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                _plain(paragraph, WD_ALIGN_PARAGRAPH.CENTER)
                 paragraph.paragraph_format.space_before = Pt(18 if mark == "# " else 0)
                 paragraph.paragraph_format.space_after = Pt(0 if mark == "# " else 12)
                 run.font.size = Pt(14)
             else:
-                paragraph.paragraph_format.first_line_indent = Cm(1)
                 paragraph.paragraph_format.keep_with_next = True
             return
-    paragraph = document.add_paragraph(line)
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
-    paragraph.paragraph_format.first_line_indent = Cm(1)
+    document.add_paragraph(line)  # justified, its first line indented: the Normal style
 
 
 def _totals(document: DocumentType, export: Export) -> None:
@@ -184,9 +184,7 @@ def _totals(document: DocumentType, export: Export) -> None:
 
 
 def _cell(paragraph: Paragraph, text: str, bold: bool, center: bool) -> None:
-    _tight(paragraph)
-    if center:
-        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _plain(paragraph, WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.LEFT)
     run = paragraph.add_run(text)
     run.bold, run.font.size = bold, Pt(12)
 
@@ -207,8 +205,10 @@ def _widths(grid: Table, widths: Sequence[Length]) -> None:
             cell.width = width
 
 
-def _tight(paragraph: Paragraph) -> None:
-    paragraph.paragraph_format.space_after = Pt(0)
+def _plain(paragraph: Paragraph, alignment: WD_ALIGN_PARAGRAPH) -> None:
+    """A paragraph outside the body: aligned as asked, no indent, no space after."""
+    form = paragraph.paragraph_format
+    form.alignment, form.first_line_indent, form.space_after = alignment, Cm(0), Pt(0)
 
 
 def _marked(lines: list[str], mark: str) -> list[str]:
