@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the 2023 Lạc Thủy week in about a minute, on the sandbox Telegram Bot API
+demo: $(STAMP)  ## the 2023 Lạc Thủy week on the sandbox Telegram and Zalo Bot APIs (about 2 minutes)
 	$(BIN)/loa check schedules/*.yaml
 	$(BIN)/loa demo
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -32,6 +33,8 @@ def environment() -> Environment:
         auto_reload=False,
     )
     env.filters["summary"] = summary
+    env.filters["label"] = label  # a row's label standing alone: no ":" nor "trong đó" at its end
+    env.tests["leading"] = leads_in  # a label ending in "trong đó:" (the rows below detail it)
     env.filters["codes"] = codes  # `1.3, 1.4, …`: a macro's loop here cost a tenth of a reply
     env.filters["parts"] = part_names  # `Số cuộc/người` -> ("cuộc", "người")
     env.globals["f"] = env.get_template("_format.j2").module  # dates "Thứ Hai, 02/10/2023", "8h00"
@@ -47,9 +50,28 @@ def codes(rows: Sequence[FormRow], limit: int = 12) -> str:
 
 
 def summary(text: str, width: int) -> str:
-    """The text on one line, cut to `width` characters."""
+    """The text on one line, at most `width` characters: cut after its last whole word that
+    fits, with an ellipsis (inside a word only when the first is longer than that)."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    if len(flat) <= width:
+        return flat
+    cut = flat[: width - 1]
+    if flat[width - 1] != " " and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-–") + "…"
+
+
+_LEADING = re.compile(r"[,;]?\s*trong đó\s*:?\s*$", re.IGNORECASE)
+
+
+def label(text: str) -> str:
+    """A form row's label as a sentence uses it: without the closing colon, and without the
+    "trong đó" (of which) that leads into the rows detailing it in the printed table."""
+    return _LEADING.sub("", text).rstrip().rstrip(":").rstrip()
+
+
+def leads_in(text: str) -> bool:
+    return _LEADING.search(text) is not None
 
 
 def render(template: str, /, **context: Any) -> str:

@@ -4,6 +4,9 @@ back with openpyxl, csv and python-docx."""
 import csv
 import datetime as dt
 import io
+import os
+import shutil
+import subprocess
 
 import pytest
 from docx import Document
@@ -53,7 +56,7 @@ def test_xlsx_has_the_official_layout_a_totals_sheet_and_one_per_unit():
         assert sheet["A7"].font.b and not sheet["A8"].font.b  # section rows in bold
     assert (
         totals["A3"].value
-        == "Tổng hợp 3 đơn vị: 0 đủ số liệu, 2 đang nhập, 1 chưa gửi (lúc 09h30 12/10/2023)"
+        == "Tổng hợp 3 đơn vị: 0 đủ số liệu, 2 đang nhập, 1 chưa gửi (lúc 9h30 12/10/2023)"
     )
     assert first["A3"].value == "Đơn vị: Trường <Tiểu học> & Chi Nê (th/chi:ne)"
     codes = [row.code for row in FORM.rows()]
@@ -78,15 +81,46 @@ def test_csv_is_one_line_per_unit_and_row():
     assert lines[0][:4] == ["Mã đơn vị", "Đơn vị", "Loại đơn vị", "Mã mục"]
     assert len(lines) == 1 + len(SHEETS) * len(answerable(FORM))
     by_key = {(line[0], line[3]): line for line in lines[1:]}
-    assert by_key[("th/chi:ne", "1.2")][6:] == ["2", "80", "", "đã nhập"]
-    assert by_key[("th/chi:ne", "11")][8] == "Thi kể chuyện\ntheo sách"
-    assert by_key[("x" * 40, "1")][6:] == ["", "", "", "chưa nhập"]
+    assert by_key[("th/chi:ne", '="1.2"')][6:] == ["2", "80", "", "đã nhập"]
+    assert by_key[("th/chi:ne", '="11"')][8] == "Thi kể chuyện\ntheo sách"
+    assert by_key[("x" * 40, '="1"')][6:] == ["", "", "", "chưa nhập"]
+
+
+NUMBER_LIKE_UNITS = [
+    UnitSheet("001", "Mã toàn số", "truong-hoc", {"1.10": (1, 30)}),
+    UnitSheet("4.1", "Mã như ngày", "truong-hoc", {}),
+    UnitSheet("=1+1", "Mã như công thức", "truong-hoc", {}),
+]
+
+
+def test_csv_codes_a_spreadsheet_would_take_for_numbers_are_written_as_text_formulas():
+    content = written("csv", sheets=NUMBER_LIKE_UNITS).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(content)))[1:]
+    assert {line[3] for line in lines} >= {'="1.1"', '="1.10"', '="10.2"'}
+    assert {line[0] for line in lines} == {'="001"', '="4.1"', "'=1+1"}  # a formula stays inert
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
+def test_libreoffice_keeps_the_csv_codes_as_written(tmp_path):
+    (tmp_path / "long.csv").write_bytes(written("csv", sheets=NUMBER_LIKE_UNITS))
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
+         "--infilter=CSV:44,34,76,1", "--convert-to", "xlsx", "long.csv"],
+        cwd=tmp_path, check=True, capture_output=True, timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    sheet = load_workbook(tmp_path / "long.xlsx", data_only=True).active
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert {row[3] for row in rows} >= {"1.1", "1.10", "10.1"}  # texts, not 1.1 twice
+    assert {row[0] for row in rows} == {"001", "4.1", "'=1+1"}
+    [ten] = [row for row in rows if (row[0], row[3]) == ("001", "1.10")]
+    assert ten[6:8] == (1, 30)  # the figures are still numbers
 
 
 def test_csv_texts_never_run_as_formulas():
     sheets = [UnitSheet("a", "=HYPERLINK(1)", "truong-hoc", {"11": "+1 ngày hội"})]
     lines = list(csv.reader(io.StringIO(written("csv", sheets=sheets).decode("utf-8-sig"))))
-    [line] = [line for line in lines[1:] if line[3] == "11"]
+    [line] = [line for line in lines[1:] if line[3] == '="11"']
     assert (line[1], line[8]) == ("'=HYPERLINK(1)", "'+1 ngày hội")
 
 
@@ -109,7 +143,7 @@ def test_docx_follows_the_report_outline_with_the_totals_table():
         "- Bồi dưỡng nâng cao trình độ chuyên môn nghiệp vụ cho cán bộ, công chức, viên chức (các cấp): 3 lớp, 100 người."
         in texts
     )
-    letterhead, totals = document.tables
+    letterhead, totals, _signature = document.tables
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in letterhead.cell(0, 1).text
     assert len(totals.rows) == 1 + len(FORM.rows())
     row = next(r for r in totals.rows if r.cells[0].text == "1.2")

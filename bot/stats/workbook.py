@@ -1,6 +1,10 @@
 """The statistics table as the office's spreadsheet: the official MẪU TỔNG HỢP SỐ LIỆU layout
 (same rows, same order, section rows in bold), a sheet with the totals and one per unit.
 
+Every sheet prints as the office's own paper: A4 portrait, one page wide, Times New Roman, the
+two header rows repeated on each page, rows tall enough for their wrapped labels (LibreOffice
+and Excel keep a row's height as written), the page number in the footer.
+
 openpyxl lays out the totals sheet and one unit sheet whose varying cells hold placeholders;
 each unit's sheet is then stamped from that one's XML. Every unit sheet looks the same, and
 writing 10,000 of them cell by cell through openpyxl took 46 s where stamping takes about one.
@@ -10,7 +14,9 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import re
+import textwrap
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
@@ -18,11 +24,12 @@ from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.campaign.model import Form, FormRow
 from bot.conversation.grammar import printable
-from bot.messages import catalogue
+from bot.messages import catalogue, environment
 from bot.stats import table
 from bot.stats.export import Export
 
@@ -31,13 +38,22 @@ _SLOT = "@@LOA-SLOT-{}@@"
 _TEMPLATE = "unit-template"
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_WIDTHS = {"A": 7, "B": 62, "C": 16, "D": 15, "E": 12, "F": 34}
+# An A4 page less 30 + 15 mm of margins holds 165 mm: about 85 width units (7 px and 5 of
+# padding each at 96 dpi), so the table prints at full size, one page wide.
+_WIDTHS = {"A": 5, "B": 36, "C": 10, "D": 10, "E": 8.5, "F": 15}
 _FIRST_ROW = 7  # the header takes rows 5 and 6
+_HEADER_ROWS = "5:6"  # repeated at the top of every printed page
+_FONT = "Times New Roman"
+_SIZE = 12  # points, the table's text; the title takes 14
+_LINE = 15.0  # points a line of 12-point text takes in a row
+_MAX_HEIGHT = 409  # points, the tallest row Excel keeps
+_MARGINS = PageMargins(left=1.18, right=0.59, top=0.79, bottom=0.79, header=0.3, footer=0.3)
 MAX_CELL = 32_767  # characters Excel keeps in a cell
 
 
 def build(export: Export, out: BinaryIO) -> None:
     words = catalogue("export")
+    written = environment().globals["f"]  # how every message writes times and dates
     book = Workbook()
     totals = book.active
     assert totals is not None
@@ -48,7 +64,7 @@ def build(export: Export, out: BinaryIO) -> None:
         complete=counts[table.Completion.COMPLETE],
         partial=counts[table.Completion.PARTIAL],
         silent=counts[table.Completion.SILENT],
-        made=export.made_at.strftime("%Hh%M %d/%m/%Y"),
+        made=f"{written.time(export.made_at)} {written.day(export.made_at)}",  # "9h06 12/10/2023"
     )
     _lay_out(
         totals, export.form, caption, lambda row: table.columns(row, export.totals.get(row.code))
@@ -86,13 +102,16 @@ def _lay_out(
     """The official table: title, subtitle, caption, the two header rows, then every row."""
     words = catalogue("export")
     for row, text, font in (
-        (1, form.title, Font(bold=True, size=13)),
-        (2, form.subtitle or "", Font(italic=True)),
-        (3, caption, Font(bold=True)),
+        (1, form.title, Font(name=_FONT, bold=True, size=14)),
+        (2, form.subtitle or "", Font(name=_FONT, italic=True, size=_SIZE)),
+        (3, caption, Font(name=_FONT, bold=True, size=_SIZE)),
     ):
         sheet.merge_cells(start_row=row, end_row=row, start_column=1, end_column=6)
         sheet.cell(row, 1, text).font = font
         sheet.cell(row, 1).alignment = Alignment(horizontal="center", wrap_text=True)
+        # a unit's name is not known yet where the caption is a slot: room for two lines
+        shown = "\n" if _is_slot(text) else text
+        sheet.row_dimensions[row].height = _height([(shown, sum(_WIDTHS.values()))], font.size)
     number, label, unit, quantity, note = words["header"]
     for column, text in ((1, number), (2, label), (3, unit), (6, note)):
         sheet.merge_cells(start_row=5, end_row=6, start_column=column, end_column=column)
@@ -103,9 +122,10 @@ def _lay_out(
     sheet.cell(6, 5, words["quantity"][1])
     for line in sheet.iter_rows(min_row=5, max_row=6, max_col=6):
         for cell in line:
-            cell.font = Font(bold=True)
+            cell.font = Font(name=_FONT, size=_SIZE, bold=True)
             cell.border = _BOX
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    sheet.row_dimensions[6].height = _height([(words["quantity"][0], _WIDTHS["D"])])
     for offset, row in enumerate(form.rows()):
         line = _FIRST_ROW + offset
         heading = "." not in row.code
@@ -113,16 +133,56 @@ def _lay_out(
         if isinstance(remark, str):  # every unit's texts, joined: as much as a cell holds
             remark = printable(remark)
             remark = remark if len(remark) <= MAX_CELL else remark[: MAX_CELL - 1] + "…"
-        for column, value in enumerate((row.code, row.label, row.unit, first, people, remark), 1):
+        values = (row.code, row.label, row.unit, first, people, remark)
+        for column, value in enumerate(values, 1):
             cell = sheet.cell(line, column, value)
             cell.border = _BOX
-            cell.font = Font(bold=heading)
+            cell.font = Font(name=_FONT, size=_SIZE, bold=heading)
             cell.alignment = Alignment(vertical="top", wrap_text=column in (2, 3, 6))
             if column in (4, 5):
                 cell.number_format = "#,##0"
+        wrapped = [(row.label, _WIDTHS["B"]), (row.unit or "", _WIDTHS["C"])]
+        if isinstance(remark, str) and not _is_slot(remark):  # a unit's text: not known yet
+            wrapped.append((remark, _WIDTHS["F"]))
+        sheet.row_dimensions[line].height = _height(wrapped)
     for column, width in _WIDTHS.items():
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = f"A{_FIRST_ROW}"
+    _print_setup(sheet, words["page_footer"])
+
+
+def _is_slot(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(_SLOT.split("{")[0])
+
+
+def _print_setup(sheet: Worksheet, footer: str) -> None:
+    """A4 portrait, one page wide and as many long as it takes, header rows on every page."""
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = sheet.ORIENTATION_PORTRAIT
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # no limit: rows flow onto further pages
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_margins = _MARGINS
+    sheet.print_title_rows = _HEADER_ROWS
+    sheet.print_options.horizontalCentered = True
+    sheet.oddFooter.center.text = footer
+    sheet.oddFooter.center.font = _FONT
+    sheet.oddFooter.center.size = 11
+
+
+def _height(texts: Sequence[tuple[str, float]], size: float = _SIZE) -> float:
+    """Points a row needs to show each text wrapped in its column (text, width in units).
+
+    A width unit holds about 1.25 characters of 12-point Times New Roman (measured on
+    LibreOffice's rendering); wrapping at 1.05 errs on the tall side, for bold rows and long
+    words: a little air printed rather than text cut.
+    """
+    lines = 1
+    for text, width in texts:
+        per_line = max(1, int(width * 1.05 * _SIZE / size))
+        count = sum(len(textwrap.wrap(part, per_line)) or 1 for part in text.split("\n"))
+        lines = max(lines, count)
+    return min(math.ceil(lines * _LINE * size / _SIZE + 3), _MAX_HEIGHT)
 
 
 # -- stamping -------------------------------------------------------------------------------------
@@ -145,9 +205,10 @@ def _stamp(package: bytes, sheets: Iterator[tuple[str, list[Cell]]], out: Binary
     part = re.search(r'Target="/?([^"]+)"', relation)[1]  # type: ignore[index]
     part = part if part.startswith("xl/") else f"xl/{part}"
     override = _element(types, "Override", f'PartName="/{part}"')
+    titles = _print_titles(workbook)
     pieces = _SLOT_CELL.split(source.read(part).decode())
 
-    entries, links, overrides = [], [], []
+    entries, links, overrides, names = [], [], [], []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
         for number, (title, cells) in enumerate(sheets, start=1):
             name = f"xl/worksheets/unit{number}.xml"
@@ -164,7 +225,9 @@ def _stamp(package: bytes, sheets: Iterator[tuple[str, list[Cell]]], out: Binary
                 )
             )
             overrides.append(override.replace(f'PartName="/{part}"', f'PartName="/{name}"'))
-        target.writestr("xl/workbook.xml", workbook.replace(sheet_entry, "".join(entries)))
+            names.append(_print_titles_of(number, title))  # sheet `number`: the totals are 0
+        workbook = workbook.replace(sheet_entry, "".join(entries)).replace(titles, "".join(names))
+        target.writestr("xl/workbook.xml", workbook)
         target.writestr("xl/_rels/workbook.xml.rels", relations.replace(relation, "".join(links)))
         target.writestr("[Content_Types].xml", types.replace(override, "".join(overrides)))
         for item in source.infolist():
@@ -192,6 +255,25 @@ def _fill(pieces: Sequence[str], cells: Sequence[Cell]) -> str:
             out.append(f'<c {attributes} t="n"><v>{value}</v></c>')
         out.append(after)
     return "".join(out)
+
+
+def _print_titles(workbook: str) -> str:
+    """The template sheet's print titles (its header rows), a name local to it."""
+    found = re.search(
+        r'<definedName name="_xlnm.Print_Titles" localSheetId="1">[^<]*</definedName>', workbook
+    )
+    if found is None:
+        raise ValueError("no print titles for the template sheet in the laid-out workbook")
+    return found[0]
+
+
+def _print_titles_of(index: int, title: str) -> str:
+    """The header rows of sheet `index` (counted from 0), to repeat on each page it prints."""
+    quoted = "'" + title.replace("'", "''") + "'"
+    return (
+        f'<definedName name="_xlnm.Print_Titles" localSheetId="{index}">'
+        f"{escape(quoted)}!${_HEADER_ROWS.replace(':', ':$')}</definedName>"
+    )
 
 
 def _element(xml: str, tag: str, marker: str) -> str:
