@@ -21,6 +21,7 @@ async def start(loa: Loa, message: InboundMessage, args: str) -> None:
         "replies/start",
         unit=await unit_of_chat(loa, message),
         coordinator=coordinator,
+        sender=message.sender,  # what LOA_ADMINS needs, shown to the person it names
     )
     if coordinator and message.chat_type is ChatType.PRIVATE:  # now the bot may write to them
         everyone, extra = command_menu()

@@ -20,6 +20,17 @@ async def test_start_in_an_unregistered_group_says_how_to_register(world):
     assert "gõ /dangky MÃ" in reply
 
 
+async def test_start_in_a_private_chat_tells_the_person_their_id_for_loa_admins(world):
+    teacher = world.person("Cô Hoa")
+    reply = await teacher.asks(teacher.id, "/start")
+    assert (
+        f"Mã người dùng của bạn (cơ quan dùng mã này để giao quyền điều phối): telegram:{teacher.id}"
+        in reply
+    )
+    group = await world.group("Tổ Văn", teacher)
+    assert "Mã người dùng" not in await teacher.asks(group, "/start")
+
+
 async def test_start_in_a_registered_group_names_the_unit(world):
     principal = world.person("Thầy Hùng")
     group = await world.group("Nhóm", principal)
