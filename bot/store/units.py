@@ -49,22 +49,22 @@ async def import_units(session: AsyncSession, units: Sequence[csv_units.Unit]) -
     Units missing from `units` are left alone: a CSV may list only some of them, and a unit's
     chats and answers must not disappear because a row was left out.
     """
-    known = {unit.code: unit for unit in await session.scalars(select(Unit))}
+    known = {unit.code.lower(): unit for unit in await session.scalars(select(Unit))}
     taken = {unit.registration_code for unit in known.values()}
     created = updated = 0
     for row in units:
-        unit = known.get(row.code)
+        unit = known.get(row.code.lower())  # "TH-A" and "th-a" are one unit
         if unit is None:
             code = _unused_code(taken)
             taken.add(code)
-            known[row.code] = Unit(
+            known[row.code.lower()] = Unit(
                 code=row.code,
                 name=row.name,
                 type=row.type,
                 parent=row.parent,
                 registration_code=code,
             )
-            session.add(known[row.code])
+            session.add(known[row.code.lower()])
             created += 1
         elif (unit.name, unit.type, unit.parent) != (row.name, row.type, row.parent):
             unit.name, unit.type, unit.parent = row.name, row.type, row.parent
@@ -88,8 +88,8 @@ async def list_units(session: AsyncSession) -> list[UnitListing]:
 
 
 async def unit_by_code(session: AsyncSession, code: str) -> Unit | None:
-    """The unit with this code (`th-chi-ne`), as the coordinator types it."""
-    return await session.scalar(select(Unit).where(Unit.code == code.strip().lower()))
+    """The unit with this code, as the coordinator types it: `TH-UPPER`, `th-upper`."""
+    return await session.scalar(select(Unit).where(Unit.code_key == code.strip().lower()))
 
 
 async def unit_by_registration_code(session: AsyncSession, code: str) -> Unit | None:
