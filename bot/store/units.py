@@ -1,8 +1,13 @@
 """Units in the database: importing a coordinator's CSV, listing them, finding one by its code.
 
 A unit's registration code is what its staff type (`/dangky MÃ`) in the unit's chat to bind the
-chat to the unit, so it is short and unambiguous on a phone keyboard. Re-importing the CSV never
-changes it: the coordinator may already have sent it out.
+chat to the unit, so it is unambiguous on a phone keyboard and split in two halves (`ABCDE-FGHJK`)
+to read aloud. Re-importing the CSV never changes it: the coordinator may already have sent it out.
+
+Why ten characters: a group may try 5 wrong codes in 15 minutes, so 5,000 groups try 8.8e8 a year;
+with 10,000 codes unspent, a first hit among 32**10 (1.1e15) codes takes about 128 years (the
+bot-wide budget of `bot.conversation.registration` makes it far longer). Six-character codes
+issued before are still read: 32**6 would fall in days to the same groups.
 """
 
 from __future__ import annotations
@@ -20,12 +25,31 @@ from bot.store.models import Chat, Unit
 
 # No 0/O or 1/I: people copy the code from a printed list or a screenshot into a phone.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 6  # 32**6, about 10**9 codes: guessing one is hopeless, typing one is easy
+CODE_LENGTH = 10  # without the dash; see the module's docstring for why
+LEGACY_LENGTH = 6  # codes issued before issue 14, kept until spent or expired
 _TYPED_NOISE = re.compile(r"[\s\-‐‑‒–—_.]+")  # spaces, dashes (incl. typographic), dots
 
 
 def new_registration_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    """`ABCDE-FGHJK`: stored as shown, so lists, sheets and the web print it one way."""
+    code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return _with_dash(code)
+
+
+def stored_form(typed: str) -> str | None:
+    """A typed code as the database holds it (`abcde fghjk` -> `ABCDE-FGHJK`, an older
+    `abc-234` -> `ABC234`); None when it cannot be a code at all."""
+    code = normalise_code(typed)
+    if not set(code) <= set(ALPHABET):
+        return None
+    if len(code) == CODE_LENGTH:
+        return _with_dash(code)
+    return code if len(code) == LEGACY_LENGTH else None
+
+
+def _with_dash(code: str) -> str:
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"
 
 
 @dataclass(frozen=True)
@@ -93,11 +117,11 @@ async def unit_by_code(session: AsyncSession, code: str) -> Unit | None:
 
 
 async def unit_by_registration_code(session: AsyncSession, code: str) -> Unit | None:
-    """The unit whose code this is, however it was typed: `abc-234`, `ABC 234`, `abc234`."""
-    code = normalise_code(code)
-    if len(code) != CODE_LENGTH or not set(code) <= set(ALPHABET):
+    """The unit whose code this is, however it was typed: `abcde-fghjk`, `ABCDE FGHJK`."""
+    stored = stored_form(code)
+    if stored is None:
         return None
-    return await session.scalar(select(Unit).where(Unit.registration_code == code))
+    return await session.scalar(select(Unit).where(Unit.registration_code == stored))
 
 
 def normalise_code(typed: str) -> str:
