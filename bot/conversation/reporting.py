@@ -179,6 +179,11 @@ async def _answer(
     """
     form = loa.campaign.form
     assert form is not None
+    if len(pairs) > (most := len(table.answerable(form))):
+        # not an answer but a flood (or a paste gone wrong): which of its repeats would count
+        # is a guess, and an acknowledgement of each line would hold up the chat for minutes
+        await loa.reply(message, "replies/answers_too_many", lines=len(pairs), rows=most)
+        return
     rows = _rows(form)
     valid: list[tuple[FormRow, Value, str]] = []
     refused: list[Refusal] = []
