@@ -4,10 +4,10 @@ the most memory its process held.
     .venv/bin/python bench/hostile_files.py
 
 Each file is handed to a fresh `python -m bot` process: the 342-byte campaign YAML whose nine
-nested aliases expand to 9**9 strings (`loa check`), and a 1.75 KB-class `.docx` one part of which
-inflates to 1 GB of zeros (bzip2, which Word files may use too) (`loa import-plan`). Printed per case: exit status, seconds, peak
-resident memory of the child (ru_maxrss), and the first line it wrote. Goal: exit 2, under 2 s,
-under 300 MB.
+nested aliases expand to 9**9 strings (`loa check`), and a 1 KB `.docx` whose document part
+inflates to 1 GB of zeros (bzip2, which zipfile and so python-docx read; `loa import-plan`).
+Printed per case: exit status, seconds, peak resident memory of the child (ru_maxrss), and the
+first line it wrote. Goal: exit 2, under 2 s, under 300 MB.
 """
 
 from __future__ import annotations

@@ -81,11 +81,12 @@ def test_yaml_syntax_errors_say_first_in_vietnamese_what_is_wrong(tmp_path, caps
 def docx_with_a_bomb(path, size: int):
     """A genuine plan document with one more part: `size` zeros, deflated to a few KB."""
     word_file(seed_text("quan-12"), path)
-    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open("word/media/zeros.bin", "w") as part:
-            chunk = bytes(2**20)
-            for _ in range(size // 2**20):
-                part.write(chunk)
+    with (
+        zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("word/media/zeros.bin", "w") as part,
+    ):
+        for _ in range(size // 2**20):
+            part.write(bytes(2**20))
     return path
 
 
