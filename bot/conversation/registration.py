@@ -20,7 +20,6 @@ import math
 import time
 import weakref
 from dataclasses import dataclass, field
-from math import ceil
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
@@ -102,7 +101,9 @@ async def _count_try(loa: Loa, message: InboundMessage) -> Reply | tuple[int, in
         if len(tries) > WRONG_CODE_LIMIT:  # this one among them: it is not checked
             await audit.forget(session, attempt.id)
             wait = tries[-WRONG_CODE_LIMIT - 1] + WRONG_CODE_WINDOW - now
-            return Reply("replies/register_throttled", {"minutes": max(1, ceil(wait / _MINUTE))})
+            return Reply(
+                "replies/register_throttled", {"minutes": max(1, math.ceil(wait / _MINUTE))}
+            )
         wrong = await audit.count_since(session, REFUSED, now - _HOUR)
     return chat.id, attempt.id, wrong
 
@@ -181,7 +182,9 @@ async def _alert(loa: Loa, wrong: int) -> None:
     async with loa.db.session() as session, session.begin():
         audit.record(session, "loa", SLOWED, wrong=wrong)
     context = {"wrong": wrong, "budget": WRONG_CODES_PER_HOUR, "seconds": SLOW_EVERY}
-    await loa.notify_coordinators("replies/guessing_notice", **context)
+    loa.spawn(
+        loa.notify_coordinators("replies/guessing_notice", **context)
+    )  # not in this try's way
 
 
 async def unregister(loa: Loa, message: InboundMessage, args: str) -> None:
