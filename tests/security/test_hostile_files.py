@@ -113,6 +113,17 @@ def test_a_docx_declaring_a_gigabyte_is_refused(tmp_path, capsys):
     assert "giải nén ra tới 1.02" in capsys.readouterr().err  # MB: the gigabyte and the rest
 
 
+def test_an_enormous_text_plan_is_refused_unread(tmp_path, capsys):
+    path = tmp_path / "ke-hoach.txt"
+    with path.open("wb") as out:
+        out.truncate(65 * 2**20)  # sparse: no disk, and no time to make
+
+    status, seconds, megabytes = bounded(lambda: main(["import-plan", str(path)]))
+
+    assert status == 2 and seconds < 2 and megabytes < 10
+    assert "quá lớn so với một văn bản kế hoạch" in capsys.readouterr().err
+
+
 def test_a_genuine_plan_document_is_still_read(tmp_path, capsys):
     path = word_file(seed_text("quan-12"), tmp_path / "ke-hoach.docx")
     assert main(["import-plan", str(path), "--json"]) == 0

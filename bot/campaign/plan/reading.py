@@ -114,6 +114,9 @@ def _from_pipes(line: str) -> str:
 
 def _read_bytes(path: Path) -> bytes:
     try:
+        if (size := path.stat().st_size) > MAX_INFLATED:  # a plan's text is a few hundred KB
+            megabytes = f"{size / 2**20:,.0f}".replace(",", ".")
+            raise _problem("plan_too_big", path, megabytes=megabytes)
         return path.read_bytes()
     except OSError as exc:
         raise _problem("plan_unreadable", path, detail=exc.strerror or str(exc)) from None
