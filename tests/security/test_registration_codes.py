@@ -137,3 +137,17 @@ async def test_unspent_codes_expire_a_week_after_the_report_deadline(late_world)
     assert late == await principal.asks(other, "/dangky ZZZZZ-ZZZZZ")
     assert late.startswith(WRONG)
     assert await unit_of_chat(world, group) is None
+
+
+async def test_while_slowed_too_many_waiting_are_asked_to_come_back(world, monkeypatch):
+    monkeypatch.setattr(registration, "WRONG_CODES_PER_HOUR", 0)
+    monkeypatch.setattr(registration, "SLOW_EVERY", 1.5)
+    monkeypatch.setattr(registration, "SLOW_QUEUE", 1)
+    people = [world.person(f"Người {n}") for n in range(3)]
+    groups = [await world.group(f"Nhóm {n}", p) for n, p in enumerate(people)]
+    posts = [(p, g, "/dangky XXXXX-XXXXX") for p, g in zip(people, groups, strict=True)]
+
+    replies = await replies_to(world, posts)
+
+    assert sorted(r[:1] for r in replies) == sorted([WRONG, WRONG, THROTTLED])
+    assert sum("quá nhiều lượt nhập mã" in r for r in replies) == 1
