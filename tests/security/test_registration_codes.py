@@ -28,7 +28,7 @@ async def replies_to(world, posts) -> list[str]:
     """Post (person, chat, text) all at once; each chat's first reply after it."""
     before = {chat: len(world.sandbox.sent(chat)) for _, chat, _ in posts}
     await asyncio.gather(*(person.says(chat, text) for person, chat, text in posts))
-    sent = [await world.sandbox.wait_sent(chat, before[chat] + 1) for _, chat, _ in posts]
+    sent = [await world.sandbox.wait_sent(chat, before[chat] + 1, 20) for _, chat, _ in posts]
     return [s[before[chat]]["text"] for s, (_, chat, _) in zip(sent, posts, strict=True)]
 
 
