@@ -31,6 +31,7 @@ from bot.campaign.timeline import timeline
 from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
 from bot.config import Settings
 from bot.messages import describe, render, render_delivery
+from bot.outfile import write_whole
 from bot.stats.export import FORMATS, gather, writer
 from bot.store.db import Database, display_url
 from bot.store.models import AuditEntry
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("file", type=Path, metavar="DOC")
     plan.add_argument("-o", "--output", type=Path, metavar="OUT.yaml", help="write the draft")
     plan.add_argument("--json", action="store_true", help="print the object of DESIGN.md §4")
+    plan.add_argument("--force", action="store_true", help="replace OUT.yaml if it exists")
     plan.set_defaults(run=_import_plan)
 
     db = commands.add_parser("db", help="the database (DATABASE_URL)")
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=FORMATS, help="default: the extension of -o, or xlsx")
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="where to write it")
     export.add_argument("--campaign", type=Path, metavar="FILE", help="default: LOA_CAMPAIGN")
+    export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     export.set_defaults(run=_export)
 
     serve = commands.add_parser(
@@ -197,10 +200,11 @@ def _import_plan(args: argparse.Namespace) -> int:
     except Invalid as exc:
         return _invalid(exc)
     if args.output:
+        draft = draft_yaml(plan, args.file.name, str(args.output)).encode("utf-8")
         try:
-            args.output.write_text(
-                draft_yaml(plan, args.file.name, str(args.output)), encoding="utf-8"
-            )
+            write_whole(args.output, lambda out: out.write(draft), force=args.force)
+        except Invalid as exc:
+            return _invalid(exc)
         except OSError as exc:
             detail = {"file": str(args.output), "detail": exc.strerror or str(exc)}
             return _invalid(Invalid([Problem((), "plan_output_unwritable", detail)]))
@@ -271,7 +275,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    """Write the export next to its destination, then move it there: never half a file."""
+    """Write the export next to its destination, then move it there: never half a file, never
+    over a file the person named with -o unless --force."""
     try:
         path = args.campaign or Settings.from_env().campaign
         if path is None:
@@ -291,16 +296,13 @@ def _export(args: argparse.Namespace) -> int:
         began = time.perf_counter()
         print(render("export_started", output=output), file=sys.stderr)
         export = await gather(db, campaign, key, dt.datetime.now(dt.UTC))
-        partial = output.with_name(f".{output.name}.part")
         try:
-            with partial.open("wb") as out:
-                writer(fmt)(export, out)
-            partial.replace(output)
+            # Loa's own default name is replaced: running an export again should refresh it.
+            replace = args.force or args.output is None
+            write_whole(output, lambda out: writer(fmt)(export, out), force=replace)
         except OSError as exc:
             why = {"file": str(output), "errno": exc.errno, "detail": exc.strerror or str(exc)}
             raise Invalid([Problem((), "export_unwritable", why)]) from exc
-        finally:
-            partial.unlink(missing_ok=True)  # gone once moved; half a file never stays
         seconds = time.perf_counter() - began
         return render("export_done", export=export, output=output, seconds=seconds)
 

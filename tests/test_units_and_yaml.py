@@ -79,7 +79,7 @@ def test_yaml_problems_are_located(text, line, code):
 def test_hostile_yaml_is_a_located_problem_not_a_traceback(text):
     with pytest.raises(YamlProblem) as caught:
         read_yaml(text)
-    assert caught.value.code == "yaml_syntax"
+    assert caught.value.code in ("yaml_syntax", "yaml_alias_loop")
 
 
 def test_line_numbers_survive_a_quoted_cell_over_two_lines():

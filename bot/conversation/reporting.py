@@ -22,7 +22,7 @@ from bot.conversation.grammar import Accepted, Rejected, Value
 from bot.stats import table
 from bot.store import answers, chats
 from bot.store.models import Chat, Prompt, PromptKind, Unit
-from bot.store.units import normalise_code, unit_by_code
+from bot.store.units import unit_by_code
 
 if TYPE_CHECKING:
     from bot.app import Loa
@@ -131,7 +131,7 @@ async def show(loa: Loa, message: InboundMessage, args: str) -> None:
     code = args.strip()
     async with loa.db.session() as session:
         if code and loa.is_coordinator(message.sender):
-            unit = await unit_by_code(session, normalise_code(code))
+            unit = await unit_by_code(session, code)
             if unit is None:
                 await loa.reply(message, "replies/unknown_unit", code=code)
                 return
@@ -179,6 +179,11 @@ async def _answer(
     """
     form = loa.campaign.form
     assert form is not None
+    if len(pairs) > (most := len(table.answerable(form))):
+        # not an answer but a flood (or a paste gone wrong): which of its repeats would count
+        # is a guess, and an acknowledgement of each line would hold up the chat for minutes
+        await loa.reply(message, "replies/answers_too_many", lines=len(pairs), rows=most)
+        return
     rows = _rows(form)
     valid: list[tuple[FormRow, Value, str]] = []
     refused: list[Refusal] = []

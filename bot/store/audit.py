@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import AuditEntry, Chat, Unit
@@ -44,3 +44,16 @@ async def recent(
         .order_by(AuditEntry.at)
     )
     return list(rows)
+
+
+async def count_since(session: AsyncSession, action: str, since: dt.datetime) -> int:
+    """How often `action` happened since `since`, anywhere."""
+    found = await session.scalar(
+        select(func.count()).where(AuditEntry.action == action, AuditEntry.at >= since)
+    )
+    return found or 0
+
+
+async def forget(session: AsyncSession, entry_id: int) -> None:
+    """Take back an entry recorded ahead of an outcome that turned out otherwise."""
+    await session.execute(delete(AuditEntry).where(AuditEntry.id == entry_id))

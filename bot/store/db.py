@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ R = TypeVar("R")
 Work = Callable[[AsyncSession, Sequence[Any]], Awaitable[Sequence[Any]]]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
 LOCK = 0x4C6F61  # "Loa": the advisory lock key of `loa run` on PostgreSQL
 
 # The asyncio driver for a URL that names none; psycopg 3 serves sync (Alembic CLI) and async.
@@ -64,8 +66,30 @@ def database_url(raw: str | None = None) -> str:
         raise ArgumentError(f"unsupported database {backend!r}: use sqlite or postgresql")
     url = url.set(drivername=f"{backend}+{driver}")
     if backend == "sqlite" and url.database and not _in_memory(url.database):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        Path(url.database).parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     return url.render_as_string(hide_password=False)
+
+
+def keep_private(database: Path) -> None:
+    """Unspent codes, names and figures are for Loa's user alone: the SQLite file is made (or
+    made again) 0600 before SQLite opens it, and its WAL and shared-memory files take its mode;
+    Loa's own folder (the default `var/`) is 0700. A folder the user chose keeps its mode."""
+    try:
+        fd = os.open(database, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE)
+    except OSError:
+        return  # not ours to make (a read-only place): SQLite says why when it opens it
+    try:
+        if os.fstat(fd).st_uid == os.geteuid():
+            os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", ".lock"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.chmod(f"{database}{suffix}", PRIVATE_FILE)
+    default = make_url(DEFAULT_DATABASE_URL).database
+    if default and database.parent.resolve() == Path(default).parent.resolve():
+        with contextlib.suppress(PermissionError):
+            database.parent.chmod(PRIVATE_FOLDER)
 
 
 def display_url(url: str) -> str:
@@ -90,6 +114,9 @@ class Database:
     def __init__(self, url: str | None = None) -> None:
         self.url = database_url(url)
         self.engine: AsyncEngine = create_async_engine(self.url)
+        database = make_url(self.url).database
+        if self.engine.dialect.name == "sqlite" and database and not _in_memory(database):
+            keep_private(Path(database))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
         # Objects stay readable after commit: the bot hands them to templates and adapters.
@@ -153,7 +180,8 @@ class Database:
         if not database or _in_memory(database):
             yield
             return
-        with open(f"{database}.lock", "w") as lock_file:
+        lock = os.open(f"{database}.lock", os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
+        with open(lock, "w") as lock_file:
             try:
                 fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

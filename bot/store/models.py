@@ -22,11 +22,15 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _code_key(context: Any) -> str:
+    return str(context.get_current_parameters()["code"]).lower()
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -68,13 +72,22 @@ class Unit(Base):
     __tablename__ = "units"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # as the office wrote it
+    # The code in lower case: "TH-UPPER" and "th-upper" are one unit, however it is typed. A
+    # column rather than an index on lower(code), which SQLite cannot reflect (batch migrations
+    # would drop it unseen).
+    code_key: Mapped[str] = mapped_column(String(64), unique=True, default=_code_key)
     name: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(64))  # an audience code of the campaign
     parent: Mapped[str | None] = mapped_column(String(255))
     registration_code: Mapped[str] = mapped_column(String(16), unique=True)  # one-time
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @validates("code")
+    def _keep_code_key(self, _: str, code: str) -> str:
+        self.code_key = code.lower()
+        return code
 
 
 class ChatKind(StrEnum):

@@ -68,4 +68,4 @@ def test_a_folder_as_the_output_is_said_in_vietnamese(folder, capsys):
     (folder / "bao-cao").mkdir()
     assert export("--format", "xlsx", "-o", "bao-cao") == 2
     err = capsys.readouterr().err
-    assert "không ghi được bao-cao: đó là một thư mục" in err and "Is a directory" not in err
+    assert "bao-cao không phải một tệp thường (là thư mục" in err and "Is a directory" not in err

@@ -23,10 +23,11 @@ ROWS = [
 ]
 
 
-def test_registration_codes_are_six_typeable_characters():
+def test_registration_codes_are_ten_typeable_characters_in_two_halves():
     codes = {new_registration_code() for _ in range(500)}
     assert len(codes) == 500
-    assert all(len(code) == 6 and set(code) <= set(ALPHABET) for code in codes)
+    assert all(len(code) == 11 and code[5] == "-" for code in codes)
+    assert all(set(code.replace("-", "")) <= set(ALPHABET) for code in codes)
     assert not set("0O1I") & set(ALPHABET)
 
 

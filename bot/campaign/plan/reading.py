@@ -23,6 +23,13 @@ from lxml.etree import XMLSyntaxError
 from bot.campaign.checks import Invalid, Problem
 
 SUFFIXES = (".docx", ".txt", ".md")
+# A .docx is a zip that python-docx inflates whole into memory, so its declared sizes are checked
+# first (zipfile never inflates an entry past its declared size). A plan with photos is a few MB;
+# Word's XML deflates about 10:1, a zip bomb (1.75 KB -> 1 GB) about 600,000:1.
+MAX_PARTS = 1_000
+MAX_INFLATED = 64 * 2**20  # all parts together
+MAX_RATIO = 200  # for a part inflating past 1 MB
+_RATIO_FROM = 2**20
 LETTERHEAD_ROWS, LETTERHEAD_COLUMNS = 3, 2
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\ufeff\u00ad\ufffe\uffff"))
@@ -107,6 +114,9 @@ def _from_pipes(line: str) -> str:
 
 def _read_bytes(path: Path) -> bytes:
     try:
+        if (size := path.stat().st_size) > MAX_INFLATED:  # a plan's text is a few hundred KB
+            megabytes = f"{size / 2**20:,.0f}".replace(",", ".")
+            raise _problem("plan_too_big", path, megabytes=megabytes)
         return path.read_bytes()
     except OSError as exc:
         raise _problem("plan_unreadable", path, detail=exc.strerror or str(exc)) from None
@@ -114,6 +124,7 @@ def _read_bytes(path: Path) -> bytes:
 
 def _docx_lines(path: Path) -> list[str]:
     try:
+        _check_archive(path)
         with path.open("rb") as stream:
             document = docx.Document(stream)
             return list(_blocks(document))
@@ -121,6 +132,21 @@ def _docx_lines(path: Path) -> list[str]:
         raise _problem("plan_unreadable", path, detail=exc.strerror or str(exc)) from None
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError):
         raise _problem("plan_not_docx", path) from None
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a .docx whose parts would inflate past what a plan document needs."""
+    with zipfile.ZipFile(path) as archive:
+        parts = archive.infolist()
+    inflated = sum(part.file_size for part in parts)
+    swollen = [
+        part
+        for part in parts
+        if part.file_size > _RATIO_FROM and part.file_size > MAX_RATIO * max(1, part.compress_size)
+    ]
+    if len(parts) > MAX_PARTS or inflated > MAX_INFLATED or swollen:
+        megabytes = f"{inflated / 2**20:,.0f}".replace(",", ".")
+        raise _problem("plan_docx_too_big", path, megabytes=megabytes, parts=str(len(parts)))
 
 
 def _blocks(document: WordDocument) -> Iterator[str]:
