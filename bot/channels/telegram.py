@@ -54,6 +54,7 @@ from bot.channels.base import (
     RetryLater,
     SendError,
     TemporaryFailure,
+    clean_text,
     send_parts,
     split_text,
 )
@@ -298,9 +299,10 @@ class TelegramChannel:
         as_group = message.sender_chat is not None and message.sender_chat.id == chat.id
         if user.is_bot and not as_group:
             return
-        text = self._own_command(message.text)
+        text = self._own_command(clean_text(message.text))
         if text is None:  # a command for another bot in the group
             return
+        title = clean_text(chat.title or chat.full_name or "")
         replied = message.reply_to_message
         to_bot = replied and replied.from_user and replied.from_user.id == self.app.bot.id
         await self._emit(
@@ -308,10 +310,10 @@ class TelegramChannel:
                 platform=PLATFORM,
                 chat_id=str(chat.id),
                 chat_type=ChatType.PRIVATE if chat.type == TgChatType.PRIVATE else ChatType.GROUP,
-                chat_title=chat.title or chat.full_name,
+                chat_title=title or None,
                 # an anonymous admin writes as the group itself: its id stands for them
                 user_id=str(chat.id) if as_group else str(user.id),
-                user_name=(chat.title or "") if as_group else user.full_name,
+                user_name=title if as_group else clean_text(user.full_name),
                 text=text,
                 message_id=str(message.message_id),
                 at=message.date,
@@ -352,7 +354,7 @@ class TelegramChannel:
             await self._emit(BotRemoved(PLATFORM, chat_id, by_user))
         elif was in _GONE and change.chat.type != TgChatType.PRIVATE:
             await self._emit(
-                BotAdded(PLATFORM, chat_id, ChatType.GROUP, change.chat.title, by_user)
+                BotAdded(PLATFORM, chat_id, ChatType.GROUP, _title(change.chat.title), by_user)
             )
 
     async def _emit(self, event: Event) -> None:
@@ -361,6 +363,10 @@ class TelegramChannel:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: handling an update failed", exc_info=context.error)
+
+
+def _title(title: str | None) -> str | None:
+    return clean_text(title) if title else None
 
 
 def _seconds(value: int | float | dt.timedelta) -> float:

@@ -46,6 +46,7 @@ from bot.channels.base import (
     SendError,
     TemporaryFailure,
     Unsupported,
+    clean_text,
     send_parts,
     split_text,
 )
@@ -328,12 +329,12 @@ def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage 
         return NotText(chat_id, chat_type)
     if event != TEXT or not isinstance(message.get("text"), str):
         return None
-    text = _without_mention(message["text"], bot_name) if group else message["text"].strip()
+    text = clean_text(message["text"])
+    text = _without_mention(text, bot_name) if group else text.strip()
     if not text:
         return None
-    user_name = str(
-        sender.get("display_name") or sender.get("first_name") or sender.get("name") or user_id
-    )
+    names = (sender.get("display_name"), sender.get("first_name"), sender.get("name"))
+    user_name = next((n for n in map(_clean_name, names) if n), user_id)
     return InboundMessage(
         platform=PLATFORM,
         chat_id=chat_id,
@@ -347,6 +348,10 @@ def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage 
         reply_to=_replied(message, bot_id),
         mentioned=group,  # Zalo passes on only group messages that mention or reply to the bot
     )
+
+
+def _clean_name(name: Any) -> str:
+    return clean_text(str(name)).strip() if name else ""
 
 
 def _without_mention(text: str, bot_name: str) -> str:
