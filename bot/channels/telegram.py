@@ -13,9 +13,8 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, InputFile, Update
@@ -59,6 +58,13 @@ from bot.channels.base import (
     split_text,
 )
 from bot.channels.pacing import Pacer
+from bot.channels.webhook import (
+    WEBHOOK_LIMITS,
+    Malformed,
+    Webhook,
+    WebhookLimits,
+    WebhookServer,
+)
 from bot.config import TELEGRAM_API
 
 # Opt in to PTB's coming behaviour: durations (RetryAfter.retry_after) as timedelta, no warning.
@@ -67,7 +73,10 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+UPDATES = ["message", "my_chat_member"]
 CONCURRENT_UPDATES = 64
+INBOX = 1000  # updates a webhook may queue before it answers 503 (Telegram then resends)
 GROUP_BURST = 3
 OVERALL_SHARE = 0.96  # of Telegram's overall rate: a margin for jitter between here and there
 TOLERANCE = 0.002  # seconds a paced slot may be late and still count as on time
@@ -148,16 +157,6 @@ class ChatRateLimiter(AIORateLimiter):
             await asyncio.sleep(wait)
 
 
-@dataclass(frozen=True)
-class Webhook:
-    """Serve updates on `listen:port` at the path of `url`; Telegram must send `secret`."""
-
-    url: str
-    secret: str = field(repr=False)
-    listen: str = "0.0.0.0"
-    port: int = 8080
-
-
 class TelegramChannel:
     platform = PLATFORM
     sends_files = True
@@ -170,10 +169,16 @@ class TelegramChannel:
         webhook: Webhook | None = None,
         limits: TelegramLimits = TelegramLimits(),
         poll_timeout: float = 10,
+        webhook_limits: WebhookLimits = WEBHOOK_LIMITS,
     ) -> None:
         self.webhook = webhook
         self.poll_timeout = poll_timeout
         self._handle: EventHandler | None = None
+        self.server = (
+            WebhookServer(webhook, SECRET_HEADER, self._accept, limits=webhook_limits)
+            if webhook
+            else None
+        )
         self.app = (
             Application.builder()
             .token(token)
@@ -200,19 +205,14 @@ class TelegramChannel:
             await self.app.initialize()
         except InvalidToken:  # its message quotes the token: never let it travel
             raise Invalid([Problem(("TELEGRAM_BOT_TOKEN",), "token_rejected")]) from None
-        updates = ["message", "my_chat_member"]
-        if self.webhook:
-            await self.app.updater.start_webhook(
-                listen=self.webhook.listen,
-                port=self.webhook.port,
-                url_path=urlsplit(self.webhook.url).path.lstrip("/"),
-                webhook_url=self.webhook.url,
-                secret_token=self.webhook.secret,
-                allowed_updates=updates,
+        if self.webhook and self.server:
+            await self.server.start()
+            await self.app.bot.set_webhook(
+                self.webhook.url, secret_token=self.webhook.secret, allowed_updates=UPDATES
             )
         else:
             await self.app.updater.start_polling(
-                timeout=dt.timedelta(seconds=self.poll_timeout), allowed_updates=updates
+                timeout=dt.timedelta(seconds=self.poll_timeout), allowed_updates=UPDATES
             )
         await self.app.start()
         log.info("telegram: @%s connected (%s)", self.username, self.mode)
@@ -222,11 +222,26 @@ class TelegramChannel:
         return "webhook" if self.webhook else "polling"
 
     async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
         if self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+
+    def _accept(self, body: Any) -> bool:
+        """A webhook's body, queued for PTB as its own webhook would; False when too many wait."""
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            raise Malformed("not a Telegram update")
+        try:
+            update = Update.de_json(body, self.app.bot)
+        except Exception as exc:  # whatever PTB finds wrong in it, it is not an update
+            raise Malformed(f"not a Telegram update ({type(exc).__name__})") from exc
+        if self.app.update_queue.qsize() >= INBOX:
+            return False
+        self.app.update_queue.put_nowait(update)
+        return True
 
     async def send(self, chat_id: str, text: str) -> str:
         """Send `text` (split on lines when over Telegram's limit); the last message's id.

@@ -27,11 +27,11 @@ from bot.channels.base import (
     SendError,
     TemporaryFailure,
 )
+from bot.channels.webhook import Webhook
 from bot.channels.zalo import (
     NotText,
     ZaloChannel,
     ZaloLimits,
-    ZaloWebhook,
     parse_update,
     send_error,
 )
@@ -101,8 +101,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def hook_for(port: int, secret: str = "webhook-secret-123") -> ZaloWebhook:
-    return ZaloWebhook(
+def hook_for(port: int, secret: str = "webhook-secret-123") -> Webhook:
+    return Webhook(
         url=f"http://127.0.0.1:{port}/zalo/hook", secret=secret, listen="127.0.0.1", port=port
     )
 
