@@ -118,6 +118,16 @@ class ZaloSandbox(SandboxServer):
         await asyncio.sleep(0)
         return message
 
+    def resend(self, token: str, times: int = 1) -> None:
+        """Zalo sends the bot's latest update again, `times` times, polled or posted: it has no
+        offset and no acknowledgement, so nothing tells it the bot already has it."""
+        bot = self._world.bot(token)
+        if bot.last_update is None:
+            raise SandboxError("the bot has had no update to resend")
+        for _ in range(times):
+            bot.updates.append(copy.deepcopy(bot.last_update))
+        self._delivery.notify(bot)
+
     # -- what happened -----------------------------------------------------------------------
 
     def sent(self, chat_id: str | None = None, token: str | None = None) -> list[JSON]:
