@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -67,11 +68,16 @@ PLATFORM = "zalo"
 MAX_TEXT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT = "message.text.received"
-NOT_TEXT = frozenset({"message.image.received", "message.sticker.received"})
+# What Loa cannot read: answered with the text-only hint. Zalo sends `unsupported` instead of the
+# content when the sender is a protected user.
+NOT_TEXT = frozenset(
+    {"message.image.received", "message.sticker.received", "message.unsupported.received"}
+)
 CONCURRENT_UPDATES = 64
 INBOX = 1000  # updates waiting for a handler slot; beyond, the webhook answers 503
 SUCCESS = {"message": "Success"}  # what a webhook answers Zalo
 POLL_BACKOFF = (1.0, 30.0)  # first and longest wait after a failed getUpdates
+JITTER = 0.5  # a wait is stretched or shrunk by up to half, so restarted bots do not march
 HINT_EVERY = 60.0  # seconds: one text-only hint per chat, however many stickers come
 
 
@@ -233,14 +239,16 @@ class ZaloChannel:
             try:
                 updates = await self.api.get_updates(self.poll_timeout)
             except (ZaloApiError, ZaloNetworkError) as exc:
+                wait = poll_wait(exc, delay)
                 level = logging.ERROR if getattr(exc, "status", None) == 401 else logging.WARNING
-                log.log(level, "zalo: getUpdates failed (%s); again in %gs", exc, delay)
-                await asyncio.sleep(delay)
+                log.log(level, "zalo: getUpdates failed (%s); again in %.1fs", exc, wait)
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, longest)
                 continue
             except Exception:  # whatever it was, the loop must go on
-                log.exception("zalo: getUpdates failed; again in %gs", delay)
-                await asyncio.sleep(delay)
+                wait = poll_wait(None, delay)
+                log.exception("zalo: getUpdates failed; again in %.1fs", wait)
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, longest)
                 continue
             delay = first
@@ -300,6 +308,14 @@ class ZaloChannel:
             await self.send(event.chat_id, text)
         except SendError as exc:
             log.info("zalo: the text-only hint to %s was not sent (%s)", event.chat_id, exc)
+
+
+def poll_wait(exc: BaseException | None, delay: float) -> float:
+    """How long a failed poll waits: the backoff's `delay`, at least Zalo's wait after a 429
+    (it rarely says one: `RETRY_AFTER`), stretched or shrunk at random by up to `JITTER`."""
+    if isinstance(exc, ZaloApiError) and exc.status == 429:
+        delay = max(delay, exc.retry_after if exc.retry_after is not None else RETRY_AFTER)
+    return delay * random.uniform(1 - JITTER, 1 + JITTER)
 
 
 def send_error(exc: ZaloApiError) -> SendError:
