@@ -195,7 +195,6 @@ def test_a_reply_field_when_zalo_sends_one_names_the_bots_message() -> None:
 @pytest.mark.parametrize(
     "update",
     [
-        {"event_name": "message.unsupported.received", "message": {**PLAIN}},
         {"event_name": "message.voice.received", "message": {**PLAIN, "text": "x"}},
         {"event_name": "message.text.received", "message": {**PLAIN, "text": "   "}},
         {"event_name": "message.text.received", "message": {"text": "no chat, no sender"}},
@@ -208,9 +207,13 @@ def test_what_loa_cannot_use_parses_to_nothing(update: dict) -> None:
     assert parse_update(update, bot_id=BOT_ID, bot_name="Loa") is None
 
 
-def test_images_and_stickers_parse_to_not_text() -> None:
+def test_images_stickers_and_unsupported_messages_parse_to_not_text() -> None:
     chat = {"id": "g1", "chat_type": "GROUP"}
-    for event in ("message.image.received", "message.sticker.received"):
+    for event in (
+        "message.image.received",
+        "message.sticker.received",
+        "message.unsupported.received",
+    ):
         update = {"event_name": event, "message": {"chat": chat, "from": {"id": "u1"}}}
         assert parse_update(update, bot_id=BOT_ID, bot_name="Loa") == NotText("g1", ChatType.GROUP)
 
