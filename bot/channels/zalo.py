@@ -166,13 +166,16 @@ class ZaloChannel:
         log.info("zalo: %s connected (%s)", self.bot_name or self.bot_id, self.mode)
 
     async def stop(self) -> None:
-        """Stop receiving, let the updates in hand finish, disconnect."""
+        """Stop receiving, let the updates in hand finish (those in the inbox too: Zalo will
+        not send them again), disconnect."""
         poller, self._poller = self._poller, None
         if poller is not None:
             poller.cancel()
             await asyncio.gather(poller, return_exceptions=True)
         if self.server is not None:
             await self.server.stop()
+        while not self._inbox.empty() and self._feeder is not None and not self._feeder.done():
+            await asyncio.sleep(0.01)
         feeder, self._feeder = self._feeder, None
         if feeder is not None:
             feeder.cancel()
