@@ -11,8 +11,8 @@ update (with the secret) to each webhook every `--probe` seconds and times the a
 
 1. `posts` parallel POSTs of `post-mb` MB each, without the secret, to Telegram's webhook, then
    as many to Zalo's;
-2. `slow` connections to Telegram's webhook sending a byte of headers every 5 s, reopened
-   whenever the server closes one, for `hold` seconds.
+2. `slow` connections to Telegram's webhook sending a byte of headers every 5 s for `hold`
+   seconds (with `--reconnect`, each reopened at once whenever the server closes it).
 
 It prints, per phase, the server's resident memory before and at its peak (sampled every 50 ms),
 the slowest and the median answer to a genuine update, how many genuine updates went
@@ -96,6 +96,7 @@ class Phase:
     rss_peak: int = 0
     answers: list[float] = field(default_factory=list)
     unanswered: int = 0
+    failures: dict[str, int] = field(default_factory=dict)  # why genuine updates went unanswered
 
     def line(self) -> str:
         grown = (self.rss_peak - self.rss_before) / 2**20
@@ -105,6 +106,7 @@ class Phase:
             f"{self.name:<34} memory {self.rss_before / 2**20:6.1f} -> {self.rss_peak / 2**20:6.1f}"
             f" MB (+{grown:5.1f}) | genuine updates {len(self.answers):3d} answered, slowest "
             f"{worst * 1000:6.1f} ms, median {median * 1000:5.1f} ms, {self.unanswered} unanswered"
+            + (f" {self.failures}" if self.failures else "")
         )
 
     @property
@@ -153,8 +155,8 @@ def genuine(platform: str) -> bytes:
     return json.dumps(update).encode()
 
 
-async def post_once(port: int, platform: str, timeout: float = 5.0) -> float | None:
-    """One genuine update over a fresh connection; seconds to a 200, None if none came."""
+async def post_once(port: int, platform: str, timeout: float = 5.0) -> float | str:
+    """One genuine update over a fresh connection; seconds to a 200, else what went wrong."""
     started = time.monotonic()
     body = genuine(platform)
     head = (
@@ -169,17 +171,20 @@ async def post_once(port: int, platform: str, timeout: float = 5.0) -> float | N
             await writer.drain()
             status = await reader.readline()
             writer.close()
-    except (TimeoutError, OSError):
-        return None
-    return time.monotonic() - started if b" 200 " in status else None
+    except (TimeoutError, OSError) as exc:
+        return type(exc).__name__
+    if b" 200 " not in status:
+        return repr(status[:20]) if status else "closed"
+    return time.monotonic() - started
 
 
 async def probe(ports: dict[str, int], phase: Phase, every: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
         for platform, port in ports.items():
             answered = await post_once(port, platform)
-            if answered is None:
+            if isinstance(answered, str):
                 phase.unanswered += 1
+                phase.failures[answered] = phase.failures.get(answered, 0) + 1
             else:
                 phase.answers.append(answered)
         await asyncio.sleep(every)
@@ -202,11 +207,14 @@ async def big_post(port: int, megabytes: int) -> None:
             writer.close()
 
 
-async def slow_loris(port: int, hold: float) -> None:
-    """A byte of headers every 5 s; a new connection whenever the server closes this one."""
+async def slow_loris(port: int, hold: float, reconnect: bool) -> None:
+    """A byte of headers every 5 s until `hold` has passed or the server closes the connection;
+    with `reconnect`, a new connection at once whenever the server closes one."""
     deadline = time.monotonic() + hold
     request = b"POST /hook HTTP/1.1\r\nHost: loa\r\nContent-Length: 10\r\nX-Pad: " + b"a" * 4096
-    while time.monotonic() < deadline:
+    first = True
+    while time.monotonic() < deadline and (first or reconnect):
+        first = False
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
@@ -280,8 +288,11 @@ async def attack(args: argparse.Namespace) -> int:
                 name = f"{args.posts} x {args.post_mb} MB, no secret, {platform}"
                 phases.append(await run_phase(name, server.pid, ports, posts, args.probe))
                 print(phases[-1].line(), flush=True)
-            slow = [slow_loris(ports["telegram"], args.hold) for _ in range(args.slow)]
-            name = f"{args.slow} slow connections, {args.hold:g} s"
+            slow = [
+                slow_loris(ports["telegram"], args.hold, args.reconnect) for _ in range(args.slow)
+            ]
+            again = ", reopened" if args.reconnect else ""
+            name = f"{args.slow} slow connections{again}, {args.hold:g} s"
             phases.append(await run_phase(name, server.pid, ports, slow, args.probe))
             print(phases[-1].line(), flush=True)
         finally:
@@ -306,6 +317,9 @@ def main() -> int:
     parser.add_argument("--post-mb", type=int, default=90)
     parser.add_argument("--slow", type=int, default=1100)
     parser.add_argument("--hold", type=float, default=15.0)
+    parser.add_argument(
+        "--reconnect", action="store_true", help="slow connections reopen at once when closed"
+    )
     parser.add_argument("--probe", type=float, default=0.2, help="seconds between probes")
     parser.add_argument("--log", default="var/bench-webhook-flood.log")
     parser.add_argument("--serve", nargs=2, type=int, help=argparse.SUPPRESS)
