@@ -150,7 +150,7 @@ class Loa:
             if not isinstance(event, InboundMessage) or not event.message_id:
                 return await self._handle(event)
             key = UpdateKey(event.platform, event.chat_id, event.message_id)
-            if not await self.handled.first(key):
+            if not await self.handled.first(key, event.at):
                 log.info("%s:%s: message %s came again; not acted on", *key)
                 return
             try:

@@ -159,11 +159,17 @@ async def test_handled_updates_are_kept_for_days_then_pruned_and_a_failure_is_fo
     db,
 ) -> None:
     handled = HandledUpdates(db)
-    key = UpdateKey("zalo", "chat-1", "message-1")
-    assert await handled.first(key) is True
-    assert await handled.first(key) is False
+    key, now = UpdateKey("zalo", "chat-1", "message-1"), utcnow()
+    assert await handled.first(key, now) is True
+    assert await handled.first(key, now) is False
     await handled.forget(key)  # its handling failed: a resend may try again
-    assert await handled.first(key) is True
+    assert await handled.first(key, now) is True
+    await asyncio.sleep(0.1)  # written down in the background
+    after_a_restart = HandledUpdates(db)  # remembers what the database holds
+    assert await after_a_restart.first(key, now) is False
+    old = UpdateKey("zalo", "chat-1", "message-0")  # a resend days later asks the database
+    assert await HandledUpdates(db).first(old, now - dt.timedelta(days=3)) is True
+    assert await HandledUpdates(db).first(old, now - dt.timedelta(days=3)) is False
     async with db.session() as session, session.begin():
         row = await session.scalar(select(HandledUpdate))
         assert row is not None
@@ -172,4 +178,4 @@ async def test_handled_updates_are_kept_for_days_then_pruned_and_a_failure_is_fo
         row.handled_at = utcnow() - KEEP - dt.timedelta(hours=1)
         await session.flush()
         assert await prune(session, utcnow() - KEEP) == 1
-    assert await handled.first(key) is True
+    assert await HandledUpdates(db).first(key, utcnow()) is True
