@@ -56,7 +56,7 @@ async def first_times(session: AsyncSession, keys: Sequence[UpdateKey]) -> list[
 
 async def remember_all(session: AsyncSession, keys: Sequence[UpdateKey]) -> list[None]:
     """Write the keys down in one statement; one already there is left as it is."""
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[session.bind.dialect.name]
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[session.get_bind().dialect.name]
     rows = [key._asdict() for key in dict.fromkeys(keys)]
     await session.execute(insert(HandledUpdate).values(rows).on_conflict_do_nothing())
     return [None] * len(keys)
