@@ -33,6 +33,7 @@ from bot.messages import command_menu, render
 from bot.store import answers
 from bot.store import chats as chats_store
 from bot.store.db import Database
+from bot.store.handled import HandledUpdates, UpdateKey
 from bot.store.models import Chat, Unit
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Loa:
         self.sender = Sender(self.dispatcher, db, self.clock, campaign.tz)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks = KeyedLocks()
+        self.handled = HandledUpdates(db)  # a platform's resend acts once
         # What messages ask of the database, batched: the messages of a busy moment share one
         # transaction (`Batched`). One batch runs at a time, so records never race each other.
         self.visit = db.batched(chats_store.visit_all)
@@ -145,7 +147,17 @@ class Loa:
         async with contextlib.AsyncExitStack() as held:
             for chat_id in sorted(chats):  # a move holds both ends, in one order: no deadlock
                 await held.enter_async_context(self._chat_locks.hold((event.platform, chat_id)))
-            await self._handle(event)
+            if not isinstance(event, InboundMessage) or not event.message_id:
+                return await self._handle(event)
+            key = UpdateKey(event.platform, event.chat_id, event.message_id)
+            if not await self.handled.first(key, event.at):
+                log.info("%s:%s: message %s came again; not acted on", *key)
+                return
+            try:
+                await self._handle(event)
+            except Exception:
+                await self.handled.forget(key)
+                raise
 
     async def _handle(self, event: Event) -> None:
         if isinstance(event, BotRemoved):

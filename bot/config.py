@@ -19,6 +19,10 @@ from bot.campaign.checks import Invalid, Problem
 DEFAULT_DATABASE_URL = "sqlite:///var/loa.db"
 TELEGRAM_API = "https://api.telegram.org"
 ZALO_API = "https://bot-api.zaloplatforms.com"
+# Both platforms post to https only: a reverse proxy on this machine stands in front of Loa.
+DEFAULT_WEBHOOK_HOST = "127.0.0.1"
+TELEGRAM_WEBHOOK_PORT = 8080
+ZALO_WEBHOOK_PORT = 8082  # beside Telegram's; the sandbox listens on 8081
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,8 @@ class Settings:
     admins: frozenset[str] = field(default_factory=frozenset)  # "telegram:123", "zalo:abc"
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
-    webhook_port: int | None = None  # where the webhook server listens, behind the public URL
+    webhook_host: str = DEFAULT_WEBHOOK_HOST  # where the webhook servers listen, behind the proxy
+    webhook_port: int = TELEGRAM_WEBHOOK_PORT
     campaign: Path | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
     log_level: str = "INFO"
@@ -39,7 +44,8 @@ class Settings:
     telegram_rate_group: float = 20  # messages a minute, per group
     telegram_rate_private: float = 1  # messages a second, per private chat
     zalo_webhook_url: str | None = None  # Zalo's webhook, served apart from Telegram's
-    zalo_webhook_port: int | None = None
+    zalo_webhook_host: str = DEFAULT_WEBHOOK_HOST
+    zalo_webhook_port: int = ZALO_WEBHOOK_PORT
     zalo_rate_overall: float = 5  # messages a second, all chats together (Zalo publishes none)
     zalo_rate_chat: float = 1  # messages a second, per chat
 
@@ -64,7 +70,8 @@ class Settings:
             webhook_secret=_webhook_secret(
                 get("WEBHOOK_SECRET"), get("WEBHOOK_URL") or get("ZALO_WEBHOOK_URL")
             ),
-            webhook_port=_port(get("WEBHOOK_PORT")),
+            webhook_host=get("WEBHOOK_HOST") or DEFAULT_WEBHOOK_HOST,
+            webhook_port=_port(get("WEBHOOK_PORT")) or TELEGRAM_WEBHOOK_PORT,
             campaign=Path(campaign) if campaign else None,
             timezone=get("TZ") or "Asia/Ho_Chi_Minh",
             log_level=_log_level(get("LOA_LOG_LEVEL")),
@@ -72,7 +79,9 @@ class Settings:
             telegram_rate_group=_rate("TELEGRAM_RATE_GROUP", get, 20),
             telegram_rate_private=_rate("TELEGRAM_RATE_PRIVATE", get, 1),
             zalo_webhook_url=get("ZALO_WEBHOOK_URL"),
-            zalo_webhook_port=_port(get("ZALO_WEBHOOK_PORT"), "ZALO_WEBHOOK_PORT"),
+            zalo_webhook_host=get("ZALO_WEBHOOK_HOST") or DEFAULT_WEBHOOK_HOST,
+            zalo_webhook_port=_port(get("ZALO_WEBHOOK_PORT"), "ZALO_WEBHOOK_PORT")
+            or ZALO_WEBHOOK_PORT,
             zalo_rate_overall=_rate("ZALO_RATE_OVERALL", get, 5),
             zalo_rate_chat=_rate("ZALO_RATE_CHAT", get, 1),
         )

@@ -14,8 +14,9 @@ from bot.app import Loa
 from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign
 from bot.channels.base import Channel
-from bot.channels.telegram import TelegramChannel, TelegramLimits, Webhook
-from bot.channels.zalo import ZaloChannel, ZaloLimits, ZaloWebhook
+from bot.channels.telegram import TelegramChannel, TelegramLimits
+from bot.channels.webhook import Webhook
+from bot.channels.zalo import ZaloChannel, ZaloLimits
 from bot.config import Settings
 from bot.messages import render
 from bot.store.db import Database
@@ -39,7 +40,8 @@ def channels_for(settings: Settings) -> dict[str, Channel]:
             webhook = Webhook(
                 url=settings.webhook_url,
                 secret=settings.webhook_secret,
-                port=settings.webhook_port or 8080,
+                listen=settings.webhook_host,
+                port=settings.webhook_port,
             )
         limits = TelegramLimits(
             settings.telegram_rate_overall,
@@ -57,10 +59,11 @@ def channels_for(settings: Settings) -> dict[str, Channel]:
         zalo_webhook = None
         if settings.zalo_webhook_url:
             assert settings.webhook_secret  # made up by Settings when not configured
-            zalo_webhook = ZaloWebhook(
+            zalo_webhook = Webhook(
                 settings.zalo_webhook_url,
                 settings.webhook_secret,
-                port=settings.zalo_webhook_port or 8082,
+                listen=settings.zalo_webhook_host,
+                port=settings.zalo_webhook_port,
             )
         channels["zalo"] = ZaloChannel(
             settings.zalo_token,

@@ -13,9 +13,8 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiolimiter import AsyncLimiter
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, InputFile, Update
@@ -55,10 +54,18 @@ from bot.channels.base import (
     RetryLater,
     SendError,
     TemporaryFailure,
+    clean_text,
     send_parts,
     split_text,
 )
 from bot.channels.pacing import Pacer
+from bot.channels.webhook import (
+    WEBHOOK_LIMITS,
+    Malformed,
+    Webhook,
+    WebhookLimits,
+    WebhookServer,
+)
 from bot.config import TELEGRAM_API
 
 # Opt in to PTB's coming behaviour: durations (RetryAfter.retry_after) as timedelta, no warning.
@@ -72,7 +79,11 @@ FIRST_WAIT, LAST_WAIT = 2.0, 60.0  # seconds between tries to reach Telegram at 
 # Told what goes wrong while serving: "unreachable" (with the seconds before the next try) or
 # "conflict" (another process polls with this token), and the platform's words.
 Trouble = Callable[[str, str, float | None], None]
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+UPDATES = ["message", "my_chat_member"]
 CONCURRENT_UPDATES = 64
+INBOX = 1000  # updates a webhook may queue before it answers 503 (Telegram then resends)
 GROUP_BURST = 3
 OVERALL_SHARE = 0.96  # of Telegram's overall rate: a margin for jitter between here and there
 TOLERANCE = 0.002  # seconds a paced slot may be late and still count as on time
@@ -153,16 +164,6 @@ class ChatRateLimiter(AIORateLimiter):
             await asyncio.sleep(wait)
 
 
-@dataclass(frozen=True)
-class Webhook:
-    """Serve updates on `listen:port` at the path of `url`; Telegram must send `secret`."""
-
-    url: str
-    secret: str = field(repr=False)
-    listen: str = "0.0.0.0"
-    port: int = 8080
-
-
 class TelegramChannel:
     platform = PLATFORM
     sends_files = True
@@ -176,12 +177,18 @@ class TelegramChannel:
         limits: TelegramLimits = TelegramLimits(),
         poll_timeout: float = 10,
         on_trouble: Trouble | None = None,
+        webhook_limits: WebhookLimits = WEBHOOK_LIMITS,
     ) -> None:
         self.webhook = webhook
         self.poll_timeout = poll_timeout
         self.on_trouble = on_trouble or _log_trouble
         self._conflicts = 0
         self._handle: EventHandler | None = None
+        self.server = (
+            WebhookServer(webhook, SECRET_HEADER, self._accept, limits=webhook_limits)
+            if webhook
+            else None
+        )
         self.app = (
             Application.builder()
             .token(token)
@@ -205,20 +212,15 @@ class TelegramChannel:
         """Connect (getMe), then receive updates by long polling or on the webhook."""
         self._handle = handle
         await self._connect()
-        updates = ["message", "my_chat_member"]
-        if self.webhook:
-            await self.app.updater.start_webhook(
-                listen=self.webhook.listen,
-                port=self.webhook.port,
-                url_path=urlsplit(self.webhook.url).path.lstrip("/"),
-                webhook_url=self.webhook.url,
-                secret_token=self.webhook.secret,
-                allowed_updates=updates,
+        if self.webhook and self.server:
+            await self.server.start()
+            await self.app.bot.set_webhook(
+                self.webhook.url, secret_token=self.webhook.secret, allowed_updates=UPDATES
             )
         else:
             await self.app.updater.start_polling(
                 timeout=dt.timedelta(seconds=self.poll_timeout),
-                allowed_updates=updates,
+                allowed_updates=UPDATES,
                 bootstrap_retries=-1,  # deleteWebhook, just after getMe: the link may flap
                 error_callback=self._on_polling_error,
             )
@@ -256,11 +258,26 @@ class TelegramChannel:
         return "webhook" if self.webhook else "polling"
 
     async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
         if self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+
+    def _accept(self, body: Any) -> bool:
+        """A webhook's body, queued for PTB as its own webhook would; False when too many wait."""
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            raise Malformed("not a Telegram update")
+        try:
+            update = Update.de_json(body, self.app.bot)
+        except Exception as exc:  # whatever PTB finds wrong in it, it is not an update
+            raise Malformed(f"not a Telegram update ({type(exc).__name__})") from exc
+        if self.app.update_queue.qsize() >= INBOX:
+            return False
+        self.app.update_queue.put_nowait(update)
+        return True
 
     async def send(self, chat_id: str, text: str) -> str:
         """Send `text` (split on lines when over Telegram's limit); the last message's id.
@@ -333,9 +350,10 @@ class TelegramChannel:
         as_group = message.sender_chat is not None and message.sender_chat.id == chat.id
         if user.is_bot and not as_group:
             return
-        text = self._own_command(message.text)
+        text = self._own_command(clean_text(message.text))
         if text is None:  # a command for another bot in the group
             return
+        title = clean_text(chat.title or chat.full_name or "")
         replied = message.reply_to_message
         to_bot = replied and replied.from_user and replied.from_user.id == self.app.bot.id
         await self._emit(
@@ -343,10 +361,10 @@ class TelegramChannel:
                 platform=PLATFORM,
                 chat_id=str(chat.id),
                 chat_type=ChatType.PRIVATE if chat.type == TgChatType.PRIVATE else ChatType.GROUP,
-                chat_title=chat.title or chat.full_name,
+                chat_title=title or None,
                 # an anonymous admin writes as the group itself: its id stands for them
                 user_id=str(chat.id) if as_group else str(user.id),
-                user_name=(chat.title or "") if as_group else user.full_name,
+                user_name=title if as_group else clean_text(user.full_name),
                 text=text,
                 message_id=str(message.message_id),
                 at=message.date,
@@ -387,7 +405,7 @@ class TelegramChannel:
             await self._emit(BotRemoved(PLATFORM, chat_id, by_user))
         elif was in _GONE and change.chat.type != TgChatType.PRIVATE:
             await self._emit(
-                BotAdded(PLATFORM, chat_id, ChatType.GROUP, change.chat.title, by_user)
+                BotAdded(PLATFORM, chat_id, ChatType.GROUP, _title(change.chat.title), by_user)
             )
 
     async def _emit(self, event: Event) -> None:
@@ -402,6 +420,10 @@ def _log_trouble(what: str, detail: str, retry_in: float | None) -> None:
     """What a channel made outside `loa run` does with trouble: log it."""
     again = f"; trying again in {retry_in:g} s" if retry_in is not None else ""
     log.warning("telegram: %s (%s)%s", what, detail, again)
+
+
+def _title(title: str | None) -> str | None:
+    return clean_text(title) if title else None
 
 
 def _seconds(value: int | float | dt.timedelta) -> float:

@@ -4,10 +4,12 @@ Like the Telegram adapter, this only translates: a Zalo update becomes an `Inbou
 Zalo's errors become the channel's `SendError`s. What Zalo does differently, and how it is met:
 
 - getUpdates answers one update or, after the poll's timeout, 408: the poll loop simply asks
-  again (logged at debug, never as an error). A webhook instead runs a small aiohttp server that
-  refuses any request without the `X-Bot-Api-Secret-Token` given to setWebhook (403).
-- Images and stickers get a short hint that Loa reads text only (`replies/text_only`, at most
-  once a minute per chat); unsupported and unknown events are ignored, logged at debug.
+  again (logged at debug, never as an error). A webhook instead runs the shared `WebhookServer`
+  with the `X-Bot-Api-Secret-Token` given to setWebhook, which answers at once: updates wait in
+  an inbox for a free handler slot, polled or posted alike.
+- Images, stickers and what Zalo will not show a bot (`message.unsupported.received`, sent for
+  protected users) get a short hint that Loa reads text only (`replies/text_only`, at most once
+  a minute per chat); unknown events are ignored, logged at debug.
 - Texts over 2000 characters are split between lines (`split_text`).
 - Zalo publishes no rate limit, so sends are paced conservatively (`ZaloLimits`); a 429 makes
   every send wait (its Retry-After, else `RETRY_AFTER`) and is raised as `RetryLater`.
@@ -25,16 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hmac
 import logging
+import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-from aiohttp import web
 
 from bot.campaign.checks import Invalid, Problem
 from bot.channels.base import (
@@ -46,10 +46,18 @@ from bot.channels.base import (
     SendError,
     TemporaryFailure,
     Unsupported,
+    clean_text,
     send_parts,
     split_text,
 )
 from bot.channels.pacing import Pacer
+from bot.channels.webhook import (
+    WEBHOOK_LIMITS,
+    Malformed,
+    Webhook,
+    WebhookLimits,
+    WebhookServer,
+)
 from bot.channels.zalo_api import JSON, RETRY_AFTER, ZaloApiError, ZaloBotApi, ZaloNetworkError
 from bot.config import ZALO_API
 from bot.messages import render
@@ -60,9 +68,16 @@ PLATFORM = "zalo"
 MAX_TEXT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT = "message.text.received"
-NOT_TEXT = frozenset({"message.image.received", "message.sticker.received"})
+# What Loa cannot read: answered with the text-only hint. Zalo sends `unsupported` instead of the
+# content when the sender is a protected user.
+NOT_TEXT = frozenset(
+    {"message.image.received", "message.sticker.received", "message.unsupported.received"}
+)
 CONCURRENT_UPDATES = 64
+INBOX = 1000  # updates waiting for a handler slot; beyond, the webhook answers 503
+SUCCESS = {"message": "Success"}  # what a webhook answers Zalo
 POLL_BACKOFF = (1.0, 30.0)  # first and longest wait after a failed getUpdates
+JITTER = 0.5  # a wait is stretched or shrunk by up to half, so restarted bots do not march
 HINT_EVERY = 60.0  # seconds: one text-only hint per chat, however many stickers come
 
 
@@ -72,16 +87,6 @@ class ZaloLimits:
 
     overall_per_second: float = 5
     chat_per_second: float = 1
-
-
-@dataclass(frozen=True)
-class ZaloWebhook:
-    """Serve updates on `listen:port` at the path of `url`; Zalo must send `secret` (8-256)."""
-
-    url: str
-    secret: str = field(repr=False)
-    listen: str = "0.0.0.0"
-    port: int = 8082  # Telegram's webhook listens on 8080, the sandbox on 8081
 
 
 @dataclass(frozen=True)
@@ -101,10 +106,11 @@ class ZaloChannel:
         token: str,
         *,
         api_base_url: str = ZALO_API,
-        webhook: ZaloWebhook | None = None,
+        webhook: Webhook | None = None,
         limits: ZaloLimits = ZaloLimits(),
         poll_timeout: float = 30,
         transport: httpx.AsyncBaseTransport | None = None,
+        webhook_limits: WebhookLimits = WEBHOOK_LIMITS,
     ) -> None:
         self.webhook = webhook
         self.poll_timeout = poll_timeout
@@ -118,9 +124,17 @@ class ZaloChannel:
         self._hinted: dict[str, float] = {}  # chat id -> loop time of the last hint
         self._handle: EventHandler | None = None
         self._poller: asyncio.Task[None] | None = None
-        self._runner: web.AppRunner | None = None
+        self._feeder: asyncio.Task[None] | None = None
+        self._inbox: asyncio.Queue[JSON] = asyncio.Queue(INBOX)
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
+        self.server = (
+            WebhookServer(
+                webhook, SECRET_HEADER, self._accept, limits=webhook_limits, answer=SUCCESS
+            )
+            if webhook
+            else None
+        )
 
     @property
     def mode(self) -> str:
@@ -142,8 +156,9 @@ class ZaloChannel:
         self.bot_name = str(
             me.get("display_name") or me.get("name") or me.get("account_name") or ""
         )
-        if self.webhook:
-            await self._serve_webhook(self.webhook)
+        self._feeder = asyncio.create_task(self._feed())
+        if self.webhook and self.server:
+            await self.server.start()
             await self.api.set_webhook(self.webhook.url, self.webhook.secret)
         else:
             await self.api.delete_webhook()  # getUpdates does not work while one is set
@@ -151,14 +166,20 @@ class ZaloChannel:
         log.info("zalo: %s connected (%s)", self.bot_name or self.bot_id, self.mode)
 
     async def stop(self) -> None:
-        """Stop receiving, let the updates in hand finish, disconnect."""
+        """Stop receiving, let the updates in hand finish (those in the inbox too: Zalo will
+        not send them again), disconnect."""
         poller, self._poller = self._poller, None
         if poller is not None:
             poller.cancel()
             await asyncio.gather(poller, return_exceptions=True)
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        if self.server is not None:
+            await self.server.stop()
+        while not self._inbox.empty() and self._feeder is not None and not self._feeder.done():
+            await asyncio.sleep(0.01)
+        feeder, self._feeder = self._feeder, None
+        if feeder is not None:
+            feeder.cancel()
+            await asyncio.gather(feeder, return_exceptions=True)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.api.aclose()
 
@@ -221,44 +242,39 @@ class ZaloChannel:
             try:
                 updates = await self.api.get_updates(self.poll_timeout)
             except (ZaloApiError, ZaloNetworkError) as exc:
+                wait = poll_wait(exc, delay)
                 level = logging.ERROR if getattr(exc, "status", None) == 401 else logging.WARNING
-                log.log(level, "zalo: getUpdates failed (%s); again in %gs", exc, delay)
-                await asyncio.sleep(delay)
+                log.log(level, "zalo: getUpdates failed (%s); again in %.1fs", exc, wait)
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, longest)
                 continue
             except Exception:  # whatever it was, the loop must go on
-                log.exception("zalo: getUpdates failed; again in %gs", delay)
-                await asyncio.sleep(delay)
+                wait = poll_wait(None, delay)
+                log.exception("zalo: getUpdates failed; again in %.1fs", wait)
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, longest)
                 continue
             delay = first
             for update in updates:
-                await self._slots.acquire()  # back-pressure: updates start in arrival order
-                self._spawn(update)
+                await self._inbox.put(update)  # back-pressure: a full inbox holds the poll
 
-    async def _serve_webhook(self, hook: ZaloWebhook) -> None:
-        app = web.Application()
-        app.router.add_post(urlsplit(hook.url).path or "/", self._on_webhook)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, hook.listen, hook.port).start()
-        self._runner = runner
-
-    async def _on_webhook(self, request: web.Request) -> web.Response:
-        assert self.webhook is not None
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.webhook.secret.encode()):
-            log.warning("zalo: refused a webhook request without the right secret")
-            return web.json_response({"message": "Forbidden"}, status=403)
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.json_response({"message": "Bad Request"}, status=400)
+    def _accept(self, body: Any) -> bool:
+        """A webhook's body, wrapped in `{ok, result}` or bare, into the inbox at once."""
         update = body.get("result") if isinstance(body, dict) and "ok" in body else body
-        if isinstance(update, dict):
+        if not isinstance(update, dict) or not isinstance(update.get("event_name"), str):
+            raise Malformed("not a Zalo update")
+        try:
+            self._inbox.put_nowait(update)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def _feed(self) -> None:
+        """Start the updates of the inbox in arrival order, as handler slots come free."""
+        while True:
+            update = await self._inbox.get()
             await self._slots.acquire()
             self._spawn(update)
-        return web.json_response({"message": "Success"})
 
     def _spawn(self, update: JSON) -> None:
         task = asyncio.create_task(self._process(update))
@@ -297,6 +313,14 @@ class ZaloChannel:
             log.info("zalo: the text-only hint to %s was not sent (%s)", event.chat_id, exc)
 
 
+def poll_wait(exc: BaseException | None, delay: float) -> float:
+    """How long a failed poll waits: the backoff's `delay`, at least Zalo's wait after a 429
+    (it rarely says one: `RETRY_AFTER`), stretched or shrunk at random by up to `JITTER`."""
+    if isinstance(exc, ZaloApiError) and exc.status == 429:
+        delay = max(delay, exc.retry_after if exc.retry_after is not None else RETRY_AFTER)
+    return delay * random.uniform(1 - JITTER, 1 + JITTER)
+
+
 def send_error(exc: ZaloApiError) -> SendError:
     """Zalo's error as the channel's: 403 or a chat not found is a chat gone for good."""
     text = f"{exc.status} {exc.description}"
@@ -328,12 +352,12 @@ def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage 
         return NotText(chat_id, chat_type)
     if event != TEXT or not isinstance(message.get("text"), str):
         return None
-    text = _without_mention(message["text"], bot_name) if group else message["text"].strip()
+    text = clean_text(message["text"])
+    text = _without_mention(text, bot_name) if group else text.strip()
     if not text:
         return None
-    user_name = str(
-        sender.get("display_name") or sender.get("first_name") or sender.get("name") or user_id
-    )
+    names = (sender.get("display_name"), sender.get("first_name"), sender.get("name"))
+    user_name = next((n for n in map(_clean_name, names) if n), user_id)
     return InboundMessage(
         platform=PLATFORM,
         chat_id=chat_id,
@@ -347,6 +371,10 @@ def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage 
         reply_to=_replied(message, bot_id),
         mentioned=group,  # Zalo passes on only group messages that mention or reply to the bot
     )
+
+
+def _clean_name(name: Any) -> str:
+    return clean_text(str(name)).strip() if name else ""
 
 
 def _without_mention(text: str, bot_name: str) -> str:

@@ -8,7 +8,9 @@ public mirrors and several independent clients; the site itself was not reachabl
   sendSticker, sendChatAction, all POST;
 - getUpdates takes `timeout` (seconds, as a string, default 30), answers ONE update
   `{"event_name": ..., "message": {...}}` as its result, and an idle poll ends with 408
-  ("Request timeout"), which is normal and not an error;
+  ("Request timeout"), which is normal and not an error. Its users report three forms of that
+  idle end, all taken as idle: HTTP 408; HTTP 200 with `error_code` 408 or "408"; and
+  `{"ok": true, "result": {}}`;
 - answers are `{"ok": true, "result": ...}`, errors `{"ok": false, "error_code": N,
   "description": ...}`; codes 400, 401 (bad token), 404, 408, 429 (quota) are listed;
 - sendMessage takes `chat_id` and `text` of 1 to 2000 characters and answers
@@ -18,8 +20,8 @@ public mirrors and several independent clients; the site itself was not reachabl
 
 Assumed, not verified: that a webhook body may come bare (`{"event_name": ...}`) as well as
 wrapped like a getUpdates answer (clients in the wild accept both, so does `unwrap`); that 429
-may carry a `Retry-After` header (none is documented, so `RETRY_AFTER` is the fallback); that a
-408 may also come as HTTP 200 with `error_code` 408 in the body (handled the same way).
+may carry a `Retry-After` header (none is documented and users report none, sometimes an HTML
+page instead of JSON, so `RETRY_AFTER` is the fallback).
 """
 
 from __future__ import annotations
@@ -91,6 +93,11 @@ def _retry_after(body: JSON, headers: httpx.Headers | None) -> float | None:
     return None
 
 
+def idle(result: JSON) -> bool:
+    """An idle poll's end that came as a result: `{}`, or a bare `{"error_code": 408}`."""
+    return not result or str(result.get("error_code")) == str(IDLE)
+
+
 class ZaloBotApi:
     """The Bot API methods Loa uses; `transport` lets tests answer without a server."""
 
@@ -158,8 +165,8 @@ class ZaloBotApi:
                 return []
             raise
         if isinstance(result, list):
-            return [item for item in result if isinstance(item, dict)]
-        return [result] if isinstance(result, dict) else []
+            return [item for item in result if isinstance(item, dict) and not idle(item)]
+        return [result] if isinstance(result, dict) and not idle(result) else []
 
     async def set_webhook(self, url: str, secret_token: str) -> JSON:
         return await self.call("setWebhook", {"url": url, "secret_token": secret_token}) or {}

@@ -56,6 +56,8 @@ class MethodApi:
             result = await self.call(handler, bot, request)
         except ApiError as exc:
             return self._error(method, exc)
+        except ConnectionResetError:  # the caller hung up while its request was read (a bot
+            return web.Response(status=499)  # stopping mid-poll): nobody is left to answer
         return web.json_response(self.answer(result), dumps=dumps)
 
     def injected(self, status: int, description: str) -> ApiError:

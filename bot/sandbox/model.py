@@ -93,6 +93,7 @@ class Bot:
     privacy: bool
     updates: list[JSON] = field(default_factory=list)  # unconfirmed, oldest first
     next_update_id: int = 1
+    last_update: JSON | None = None  # what `TelegramSandbox.resend` sends again
     allowed: frozenset[str] | None = None  # None: Telegram's default set
     webhook: Webhook | None = None
     waiter: asyncio.Future[str] | None = None  # the long poll in progress

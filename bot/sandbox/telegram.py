@@ -139,6 +139,21 @@ class TelegramSandbox(SandboxServer):
         await asyncio.sleep(0)
         return copy.deepcopy(message)
 
+    def resend(self, token: str, times: int = 1) -> None:
+        """Telegram sends the bot's latest update again, `times` times: to a webhook under the
+        same update_id (as after an answer that came late); to a poll under fresh ones (as after
+        a restart that never confirmed it: the offset would hide the same id)."""
+        bot = self._world.bot(token)
+        if bot.last_update is None:
+            raise SandboxError("the bot has had no update to resend")
+        for _ in range(times):
+            update = copy.deepcopy(bot.last_update)
+            if bot.webhook is None:
+                update["update_id"] = bot.next_update_id
+                bot.next_update_id += 1
+            bot.updates.append(update)
+        self._delivery.notify(bot)
+
     # -- what happened -----------------------------------------------------------------------
 
     def sent(self, chat_id: int | None = None, token: str | None = None) -> list[JSON]:

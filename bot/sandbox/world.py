@@ -297,7 +297,8 @@ class World:
         if not bot.wants(kind):
             return  # Telegram filters when the update is created, not when it is fetched
         # Each update owns its objects: a later change to a chat cannot rewrite what was sent.
-        bot.updates.append({"update_id": bot.next_update_id, kind: copy.deepcopy(payload)})
+        bot.last_update = {"update_id": bot.next_update_id, kind: copy.deepcopy(payload)}
+        bot.updates.append(copy.deepcopy(bot.last_update))
         bot.next_update_id += 1
         self._on_update(bot)
 

@@ -25,10 +25,19 @@ from bot.sandbox.limits import Limits, Rate
 from bot.sandbox.model import Stats
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.wire import JSON, SandboxError
-from bot.sandbox.zalo_api import ZALO_LIMITS, ZaloBotApi
+from bot.sandbox.zalo_api import IDLE_FORMS, RATE_LIMIT_FORMS, ZALO_LIMITS, ZaloBotApi
 from bot.sandbox.zalo_world import ZaloWorld
 
-__all__ = ["ZALO_LIMITS", "Limits", "Rate", "SandboxError", "Stats", "ZaloSandbox"]
+__all__ = [
+    "IDLE_FORMS",
+    "RATE_LIMIT_FORMS",
+    "ZALO_LIMITS",
+    "Limits",
+    "Rate",
+    "SandboxError",
+    "Stats",
+    "ZaloSandbox",
+]
 
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 
@@ -46,6 +55,8 @@ class ZaloSandbox(SandboxServer):
             limits or ZALO_LIMITS, latency, Delivery(stats, SECRET_HEADER, self._envelope), stats
         )
         self.webhook_bare = False  # post webhook bodies bare instead of as {ok, result}
+        self.idle_form = "http-408"  # how an idle getUpdates ends: one of IDLE_FORMS
+        self.rate_limit_form = "retry-after"  # how a 429 comes: one of RATE_LIMIT_FORMS
         self._world = ZaloWorld(on_update=self._delivery.notify, on_sent=self._on_sent)
         self._api = ZaloBotApi(self, self._world, self._delivery)
 
@@ -117,6 +128,16 @@ class ZaloSandbox(SandboxServer):
         message = self._world.post(chat_id, user_id, kind, text, reply_to, extras)
         await asyncio.sleep(0)
         return message
+
+    def resend(self, token: str, times: int = 1) -> None:
+        """Zalo sends the bot's latest update again, `times` times, polled or posted: it has no
+        offset and no acknowledgement, so nothing tells it the bot already has it."""
+        bot = self._world.bot(token)
+        if bot.last_update is None:
+            raise SandboxError("the bot has had no update to resend")
+        for _ in range(times):
+            bot.updates.append(copy.deepcopy(bot.last_update))
+        self._delivery.notify(bot)
 
     # -- what happened -----------------------------------------------------------------------
 

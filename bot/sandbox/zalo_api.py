@@ -6,6 +6,11 @@ update, or 408 "Request timeout" when its `timeout` (seconds, default 30) passes
 1 to 2000 characters; setWebhook needs a `secret_token` of 8 to 256 characters; sendChatAction
 answers `{"ok": true}` alone.
 
+What Zalo's users report, switchable on the sandbox because each client must meet them all:
+an idle getUpdates ends in one of `IDLE_FORMS` (`ZaloSandbox.idle_form`), and a 429 comes in one
+of `RATE_LIMIT_FORMS` (`ZaloSandbox.rate_limit_form`): with `Retry-After`, without, or as an
+HTML page.
+
 Chosen here, because Zalo does not say: the wording of most errors; 403 for a group the bot was
 removed from ("bot is not a member of this group"), a person who blocked it or never wrote to it;
 400 "chat not found" for an unknown chat; 409 for getUpdates while a webhook is set, or when a
@@ -37,6 +42,15 @@ CHAT_ACTIONS = frozenset({"typing", "upload_photo"})
 # Zalo publishes no rate: about one message a second per chat, a small burst, 15 a second overall.
 ZALO_LIMITS = Limits(overall=Rate(15, 1.0), group=Rate(3, 3.0), private=Rate(3, 3.0))
 NO_RESULT = object()  # sendChatAction: `{"ok": true}` without a result
+# An idle poll's end: HTTP 408; HTTP 200 with error_code 408, or "408"; an empty result.
+IDLE_FORMS = ("http-408", "200-408", "200-408-text", "empty-result")
+# A 429: JSON with a Retry-After header (seconds); JSON alone; an HTML page alone.
+RATE_LIMIT_FORMS = ("retry-after", "no-retry-after", "html")
+TOO_MANY_PAGE = (
+    "<html><head><title>429 Too Many Requests</title></head>"
+    "<body><center><h1>429 Too Many Requests</h1></center><hr><center>nginx</center></body>"
+    "</html>"
+)
 
 Handler = Callable[[ZaloBot, Params, web.Request], Awaitable[Any]]
 
@@ -76,6 +90,33 @@ class ZaloBotApi(MethodApi):
 
     def answer(self, result: Any) -> JSON:
         return {"ok": True} if result is NO_RESULT else {"ok": True, "result": result}
+
+    def _error(self, method: str, error: ApiError) -> web.Response:
+        """The error, in the form the sandbox is set to for idle polls and 429s."""
+        response = super()._error(method, error)
+        if error.status == 408 and method.lower() == "getupdates":
+            return self._idle(self.sandbox.idle_form) or response
+        if error.status == 429:
+            return self._too_many(self.sandbox.rate_limit_form, error) or response
+        return response
+
+    @staticmethod
+    def _idle(form: str) -> web.Response | None:
+        if form == "empty-result":
+            return web.json_response({"ok": True, "result": {}})
+        if form in ("200-408", "200-408-text"):
+            code: int | str = 408 if form == "200-408" else "408"
+            body = {"ok": False, "error_code": code, "description": "Request timeout"}
+            return web.json_response(body)
+        return None  # "http-408"
+
+    @staticmethod
+    def _too_many(form: str, error: ApiError) -> web.Response | None:
+        if form == "html":
+            return web.Response(text=TOO_MANY_PAGE, status=429, content_type="text/html")
+        if form == "no-retry-after":
+            return ApiError(error.status, error.description, error.parameters).response()
+        return None  # "retry-after"
 
     # -- the bot and its updates -------------------------------------------------------------
 

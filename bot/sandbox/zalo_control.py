@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.sandbox.control import json_route, read_body
-from bot.sandbox.wire import JSON
+from bot.sandbox.wire import JSON, SandboxError
+from bot.sandbox.zalo_api import IDLE_FORMS, RATE_LIMIT_FORMS
 
 if TYPE_CHECKING:
     from bot.sandbox.zalo import ZaloSandbox
@@ -106,7 +107,17 @@ class _Control:
             faults = body.get("fail_next", [])
             for fault in [faults] if isinstance(faults, dict) else faults:
                 self.sandbox.fail_next(**fault)
-        return {"latency": self.sandbox.latency, "fail_next": self.sandbox.pending_faults()}
+            for name, forms in (("idle_form", IDLE_FORMS), ("rate_limit_form", RATE_LIMIT_FORMS)):
+                if name in body:
+                    if body[name] not in forms:
+                        raise SandboxError(f"{name} must be one of {', '.join(forms)}")
+                    setattr(self.sandbox, name, body[name])
+        return {
+            "latency": self.sandbox.latency,
+            "fail_next": self.sandbox.pending_faults(),
+            "idle_form": self.sandbox.idle_form,
+            "rate_limit_form": self.sandbox.rate_limit_form,
+        }
 
     async def stats(self, request: web.Request) -> JSON:
         return self.sandbox.stats.as_dict()

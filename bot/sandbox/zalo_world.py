@@ -51,6 +51,7 @@ class ZaloBot:
     display_name: str
     account_name: str
     updates: list[JSON] = field(default_factory=list)  # not yet fetched, oldest first
+    last_update: JSON | None = None  # what `ZaloSandbox.resend` sends again
     webhook: ZaloWebhook | None = None
     waiter: asyncio.Future[str] | None = None  # the long poll in progress
     deliverer: asyncio.Task[None] | None = None  # the webhook delivery loop
@@ -260,6 +261,7 @@ class ZaloWorld:
 
     def enqueue(self, bot: ZaloBot, update: JSON) -> None:
         bot.updates.append(copy.deepcopy(update))  # a later change cannot rewrite what was sent
+        bot.last_update = copy.deepcopy(update)
         self._on_update(bot)
 
     def record(self, bot: ZaloBot, chat: ZaloChat, method: str, content: JSON) -> JSON:

@@ -240,3 +240,17 @@ class AuditEntry(Base):
     chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id", ondelete="SET NULL"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class HandledUpdate(Base):
+    """An inbound message Loa has acted on: a platform's resend of it is acknowledged, not acted
+    on again. Kept for days (`handled.KEEP`); a resend comes within minutes."""
+
+    __tablename__ = "handled_updates"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))  # the platform's ids, as text
+    message_id: Mapped[str] = mapped_column(String(64))
+    handled_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from bot.campaign.checks import Invalid
+from bot.channels import zalo as zalo_module
 from bot.channels.base import (
     ChatType,
     ChatUnreachable,
@@ -27,18 +28,25 @@ from bot.channels.base import (
     SendError,
     TemporaryFailure,
 )
+from bot.channels.webhook import Webhook
 from bot.channels.zalo import (
     NotText,
     ZaloChannel,
     ZaloLimits,
-    ZaloWebhook,
     parse_update,
+    poll_wait,
     send_error,
 )
-from bot.channels.zalo_api import ZaloApiError, ZaloBotApi, ZaloNetworkError, unwrap
+from bot.channels.zalo_api import (
+    RETRY_AFTER,
+    ZaloApiError,
+    ZaloBotApi,
+    ZaloNetworkError,
+    unwrap,
+)
 from bot.config import Settings
 from bot.messages import render
-from bot.sandbox.zalo import Limits, ZaloSandbox
+from bot.sandbox.zalo import IDLE_FORMS, RATE_LIMIT_FORMS, Limits, ZaloSandbox
 
 TOKEN = "1459232241454765289:zalo-token-that-must-never-be-logged"
 BOT_ID = "1459232241454765289"
@@ -101,8 +109,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def hook_for(port: int, secret: str = "webhook-secret-123") -> ZaloWebhook:
-    return ZaloWebhook(
+def hook_for(port: int, secret: str = "webhook-secret-123") -> Webhook:
+    return Webhook(
         url=f"http://127.0.0.1:{port}/zalo/hook", secret=secret, listen="127.0.0.1", port=port
     )
 
@@ -187,7 +195,6 @@ def test_a_reply_field_when_zalo_sends_one_names_the_bots_message() -> None:
 @pytest.mark.parametrize(
     "update",
     [
-        {"event_name": "message.unsupported.received", "message": {**PLAIN}},
         {"event_name": "message.voice.received", "message": {**PLAIN, "text": "x"}},
         {"event_name": "message.text.received", "message": {**PLAIN, "text": "   "}},
         {"event_name": "message.text.received", "message": {"text": "no chat, no sender"}},
@@ -200,9 +207,13 @@ def test_what_loa_cannot_use_parses_to_nothing(update: dict) -> None:
     assert parse_update(update, bot_id=BOT_ID, bot_name="Loa") is None
 
 
-def test_images_and_stickers_parse_to_not_text() -> None:
+def test_images_stickers_and_unsupported_messages_parse_to_not_text() -> None:
     chat = {"id": "g1", "chat_type": "GROUP"}
-    for event in ("message.image.received", "message.sticker.received"):
+    for event in (
+        "message.image.received",
+        "message.sticker.received",
+        "message.unsupported.received",
+    ):
         update = {"event_name": event, "message": {"chat": chat, "from": {"id": "u1"}}}
         assert parse_update(update, bot_id=BOT_ID, bot_name="Loa") == NotText("g1", ChatType.GROUP)
 
@@ -238,8 +249,17 @@ async def test_unsupported_messages_and_a_failing_handler_do_not_stop_the_poll(
     await sandbox.post(lan, lan, "làm hỏng")
     await sandbox.post(lan, lan, "vẫn chạy")
     assert (await inbox.next()).text == "vẫn chạy"
-    assert sandbox.sent(lan) == []  # no hint for an unsupported message
     assert any("handling an update failed" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_unsupported_message_gets_the_text_only_hint(
+    sandbox: ZaloSandbox, polling: ZaloChannel, inbox: Inbox, people: dict[str, str]
+) -> None:
+    lan = people["lan"]  # a protected user: Zalo shows the bot that something came, not what
+    await sandbox.post(lan, lan, kind="unsupported")
+    (hint,) = await sandbox.wait_sent(lan, 1)
+    assert hint["text"] == render("replies/text_only", private=True, bot_name="Loa Lạc Thủy")
+    await inbox.nothing(0.1)
 
 
 async def test_an_idle_poll_is_not_logged_as_a_problem(
@@ -254,6 +274,66 @@ async def test_an_idle_poll_is_not_logged_as_a_problem(
     assert len(idle) >= 3  # the poll really went idle, several times
     assert any("getUpdates idle" in r.getMessage() for r in caplog.records)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize("form", IDLE_FORMS)
+async def test_every_form_of_an_idle_poll_is_idle(
+    sandbox: ZaloSandbox, inbox: Inbox, people: dict[str, str], form: str, caplog
+) -> None:
+    sandbox.idle_form = form
+    api = ZaloBotApi(TOKEN, sandbox.base_url)
+    try:
+        assert await api.get_updates(0.1) == []
+    finally:
+        await api.aclose()
+    channel = ZaloChannel(TOKEN, api_base_url=sandbox.base_url, limits=FAST, poll_timeout=0.2)
+    await channel.start(inbox)
+    try:
+        await asyncio.sleep(0.5)
+        await sandbox.post(people["lan"], people["lan"], "sau khi chờ")
+        assert (await inbox.next()).text == "sau khi chờ"
+    finally:
+        await channel.stop()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [e for e in sandbox.errors if e[0] == "getUpdates" and e[1] != 408] == []
+
+
+@pytest.mark.parametrize("form", RATE_LIMIT_FORMS)
+async def test_a_429_on_getupdates_backs_off_with_jitter_in_every_form(
+    sandbox: ZaloSandbox,
+    inbox: Inbox,
+    people: dict[str, str],
+    form: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(zalo_module, "RETRY_AFTER", 0.6)  # Zalo's 5 s, shortened
+    monkeypatch.setattr(zalo_module, "POLL_BACKOFF", (0.05, 1.0))
+    sandbox.rate_limit_form = form
+    sandbox.fail_next("getUpdates", 1, 429, "Too Many Requests: quota exceeded")
+    channel = ZaloChannel(TOKEN, api_base_url=sandbox.base_url, limits=FAST, poll_timeout=1)
+    started = time.monotonic()
+    await channel.start(inbox)
+    try:
+        await sandbox.post(people["lan"], people["lan"], "sau 429")
+        assert (await inbox.next(timeout=4)).text == "sau 429"
+    finally:
+        await channel.stop()
+    waited = time.monotonic() - started
+    expected = 1.0 if form == "retry-after" else 0.6  # the sandbox says 1 s; else RETRY_AFTER
+    assert waited >= expected * (1 - zalo_module.JITTER)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("getUpdates failed" in text and "429" in text for text in warnings)
+
+
+def test_the_wait_after_a_failed_poll_is_jittered_and_respects_a_429() -> None:
+    unsaid = ZaloApiError(429, "Too Many Requests")
+    waits = [poll_wait(unsaid, 1.0) for _ in range(50)]
+    assert all(RETRY_AFTER * 0.5 <= wait <= RETRY_AFTER * 1.5 for wait in waits)
+    assert len(set(waits)) > 40  # spread, not in step
+    said = ZaloApiError(429, "Too Many Requests", retry_after=12)
+    assert 6 <= poll_wait(said, 1.0) <= 18
+    assert 1 <= poll_wait(ZaloApiError(502, "Bad Gateway"), 2.0) <= 3
 
 
 async def test_a_failing_poll_is_logged_and_retried(
@@ -519,6 +599,9 @@ async def test_the_client_reads_one_update_idle_polls_and_lists() -> None:
             httpx.Response(200, json=idle),  # the same news, in the body only
             httpx.Response(200, json={"ok": True, "result": [update, update]}),
             httpx.Response(200, json=update),  # bare, as a webhook may post it
+            httpx.Response(200, json={"ok": True, "result": {}}),  # idle, as an empty result
+            httpx.Response(200, json={"error_code": "408", "description": "Request timeout"}),
+            httpx.Response(408, text="<html>408 Request Time-out</html>"),
         ]
     )
     api = client(lambda request: next(answers))
@@ -528,6 +611,9 @@ async def test_the_client_reads_one_update_idle_polls_and_lists() -> None:
         assert await api.get_updates(1) == []
         assert await api.get_updates(1) == [update, update]
         assert await api.get_updates(1) == [update]
+        assert await api.get_updates(1) == []
+        assert await api.get_updates(1) == []
+        assert await api.get_updates(1) == []
     finally:
         await api.aclose()
 

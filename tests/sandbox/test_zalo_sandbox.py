@@ -292,6 +292,47 @@ async def test_a_webhook_gets_each_update_with_the_secret_header(
     assert deleted["url"] == "" and (await poll(api)).status_code == 408
 
 
+@pytest.mark.parametrize(
+    ("form", "status", "body"),
+    [
+        ("http-408", 408, {"ok": False, "error_code": 408, "description": "Request timeout"}),
+        ("200-408", 200, {"ok": False, "error_code": 408, "description": "Request timeout"}),
+        ("200-408-text", 200, {"ok": False, "error_code": "408", "description": "Request timeout"}),
+        ("empty-result", 200, {"ok": True, "result": {}}),
+    ],
+)
+async def test_an_idle_poll_ends_in_the_form_chosen(
+    sandbox: ZaloSandbox, api: httpx.AsyncClient, form: str, status: int, body: dict
+) -> None:
+    sandbox.idle_form = form
+    answer = await poll(api, timeout=0.1)
+    assert (answer.status_code, answer.json()) == (status, body)
+
+
+async def test_a_429_comes_in_the_form_chosen(
+    sandbox: ZaloSandbox, api: httpx.AsyncClient, people: dict[str, str]
+) -> None:
+    answers = {}
+    for form in ("retry-after", "no-retry-after", "html"):
+        sandbox.rate_limit_form = form
+        sandbox.fail_next("getUpdates", 1, 429, "Too Many Requests")
+        answers[form] = await poll(api)
+    assert {a.status_code for a in answers.values()} == {429}
+    assert answers["retry-after"].headers["Retry-After"] == "1"
+    assert answers["no-retry-after"].json()["error_code"] == 429
+    assert "Retry-After" not in answers["no-retry-after"].headers
+    html = answers["html"]
+    assert html.headers["Content-Type"].startswith("text/html") and "<h1>429" in html.text
+    assert "Retry-After" not in html.headers
+    async with httpx.AsyncClient() as http:  # and from another process, through the controls
+        set_form = {"idle_form": "empty-result", "rate_limit_form": "html"}
+        answer = await http.post(f"{sandbox.base_url}/sandbox/faults", json=set_form)
+        assert answer.json()["idle_form"] == "empty-result"
+        refused = await http.post(f"{sandbox.base_url}/sandbox/faults", json={"idle_form": "x"})
+        assert refused.status_code == 400
+    assert (sandbox.idle_form, sandbox.rate_limit_form) == ("empty-result", "html")
+
+
 async def test_fail_next_answers_the_chosen_error_then_recovers(
     sandbox: ZaloSandbox, api: httpx.AsyncClient, people: dict[str, str]
 ) -> None:
@@ -364,6 +405,8 @@ async def test_the_control_endpoints_drive_the_sandbox_from_another_process(
         assert await control("/faults", latency=0.01, fail_next=fault) == {
             "latency": 0.01,
             "fail_next": {"sendmessage": [{"status": 500, "description": "Internal Server Error"}]},
+            "idle_form": "http-408",
+            "rate_limit_form": "retry-after",
         }
         assert (await say(api, group, "x")).status_code == 500
         assert (await look("/faults"))["fail_next"] == {}
