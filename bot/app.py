@@ -19,9 +19,8 @@ from bot.channels.base import (
     ChatType,
     Event,
     InboundMessage,
-    RetryLater,
     SendError,
-    TemporaryFailure,
+    retry_in,
 )
 from bot.conversation import registration
 from bot.conversation.commands import dispatch
@@ -39,6 +38,7 @@ log = logging.getLogger(__name__)
 
 REPLY_TRIES = 3
 REPLY_BACKOFF = 0.5  # seconds, doubling: someone is waiting for the answer
+REPLY_BACKOFF_CAP = 5.0
 
 
 class KeyedLocks:
@@ -96,6 +96,7 @@ class Loa:
     async def start(self) -> None:
         """Plan the outbox for every registered chat, listen on every channel, start sending."""
         async with self.db.session() as session, session.begin():
+            self.dispatcher.epoch = await outbox.take_epoch(session)  # fences out any older one
             released = await outbox.release_claims(session)
             added = await outbox.plan(session, self.campaign_key, self.campaign, self.clock.now())
         log.info("outbox: %d deliveries planned, %d unfinished ones released", added, released)
@@ -169,20 +170,19 @@ class Loa:
         """Send a rendered reply now, riding out a 429 or a 5xx; a failure is logged, never
         raised (the person can ask again; scheduled messages go through the outbox)."""
         text = render(template, campaign=self.campaign, **context)
-        for attempt in range(REPLY_TRIES):
+        for tries in range(REPLY_TRIES):
             try:
                 return await self.channels[platform].send(chat_id, text)
             except ChatAddressChanged as exc:
                 await self.chat_moved(platform, chat_id, exc.new_chat_id)
-                chat_id, wait = exc.new_chat_id, 0
-            except RetryLater as exc:
-                wait = exc.retry_after
-            except TemporaryFailure:
-                wait = REPLY_BACKOFF * 2**attempt
+                chat_id, wait = exc.new_chat_id, 0.0
             except SendError as exc:
-                log.warning("reply to %s:%s failed: %s", platform, chat_id, exc)
-                return None
-            if attempt + 1 < REPLY_TRIES:
+                retry = retry_in(exc, tries, REPLY_BACKOFF, REPLY_BACKOFF_CAP)
+                if retry is None:
+                    log.warning("reply to %s:%s failed: %s", platform, chat_id, exc)
+                    return None
+                wait = retry
+            if tries + 1 < REPLY_TRIES:
                 await asyncio.sleep(wait)
         log.warning("reply to %s:%s dropped after %d tries", platform, chat_id, REPLY_TRIES)
         return None

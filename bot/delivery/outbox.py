@@ -12,8 +12,9 @@ import uuid
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign import units as core
@@ -21,7 +22,7 @@ from bot.campaign.model import Campaign
 from bot.campaign.timeline import Delivery as TimelineDelivery
 from bot.campaign.timeline import Kind, timeline, useful_until
 from bot.store.chats import UnitChat, active_unit_chats
-from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
+from bot.store.models import Chat, Delivery, DeliveryStatus, SenderEpoch, Unit
 
 log = logging.getLogger(__name__)
 
@@ -199,13 +200,43 @@ def _end_of_day(at: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tz)
 
 
+async def take_epoch(session: AsyncSession) -> int:
+    """The next sender epoch, now the current one: what this process claims with from now on,
+    and what fences out every process that sent before it."""
+    taken = await session.scalar(
+        update(SenderEpoch)
+        .where(SenderEpoch.id == 1)
+        .values(epoch=SenderEpoch.epoch + 1)
+        .returning(SenderEpoch.epoch)
+    )
+    if taken is None:  # the row the migration made is gone: start the count again above any
+        taken = (await session.scalar(select(func.max(Delivery.claim))) or 0) + 1
+        session.add(SenderEpoch(id=1, epoch=taken))
+        await session.flush()
+    return taken
+
+
+def _current(epoch: int) -> Any:
+    """True while `epoch` is the current sender's: in the statement that claims or records
+    (no row, as in a database emptied by hand, counts as epoch 0)."""
+    current = select(SenderEpoch.epoch).where(SenderEpoch.id == 1).scalar_subquery()
+    return func.coalesce(current, 0) == epoch
+
+
+def claimed_by(epoch: int) -> Any:
+    """The rows `epoch` claimed, while it is still the current sender's: fenced."""
+    return and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claim == epoch, _current(epoch))
+
+
 async def claim_due(
     session: AsyncSession,
     now: dt.datetime,
     ids: Collection[int] | None = None,
     campaign: str | None = None,
+    epoch: int = 0,
 ) -> list[Delivery]:
-    """Flip due pending rows (of `campaign`, when given) to `sending`; return them, oldest first."""
+    """Flip due pending rows (of `campaign`, when given) to `sending` under `epoch`, if it is
+    still the current one; return them, oldest first."""
     query = select(Delivery.id).where(
         Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= now
     )
@@ -218,8 +249,8 @@ async def claim_due(
         return []
     claimed = await session.scalars(
         update(Delivery)
-        .where(Delivery.id.in_(due), Delivery.status == DeliveryStatus.PENDING)
-        .values(status=DeliveryStatus.SENDING)
+        .where(Delivery.id.in_(due), Delivery.status == DeliveryStatus.PENDING, _current(epoch))
+        .values(status=DeliveryStatus.SENDING, claim=epoch)
         .returning(Delivery)
         .execution_options(synchronize_session=False)
     )
@@ -227,12 +258,24 @@ async def claim_due(
 
 
 async def release_claims(session: AsyncSession) -> int:
-    """Rows a previous process claimed but never finished go back to pending (at start only:
-    then nothing is being sent). Returns how many."""
+    """Rows a previous process claimed but never finished go back to pending (at start only,
+    after `take_epoch`: then nothing is being sent). Returns how many."""
     released = await session.execute(
         update(Delivery)
         .where(Delivery.status == DeliveryStatus.SENDING)
         .values(status=DeliveryStatus.PENDING)
+    )
+    return released.rowcount
+
+
+async def release_stuck(session: AsyncSession, epoch: int, keep: Collection[int] = ()) -> int:
+    """This process's claims that no batch is sending any more (the database failed in the
+    middle of one) go back to pending, but for `keep` (sent, their record still owed)."""
+    query = update(Delivery).where(claimed_by(epoch))
+    if keep:
+        query = query.where(Delivery.id.not_in(keep))
+    released = await session.execute(
+        query.values(status=DeliveryStatus.PENDING).execution_options(synchronize_session=False)
     )
     return released.rowcount
 
