@@ -26,7 +26,7 @@ from bot.conversation import registration
 from bot.conversation.commands import dispatch
 from bot.delivery import outbox
 from bot.delivery.clock import Clock
-from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.dispatcher import CLAIM_GRACE, Dispatcher
 from bot.delivery.scheduler import Sender
 from bot.messages import command_menu, render
 from bot.store import answers
@@ -96,16 +96,19 @@ class Loa:
     async def start(self) -> None:
         """Plan the outbox for every registered chat, listen on every channel, start sending."""
         async with self.db.session() as session, session.begin():
-            self.dispatcher.epoch = await outbox.take_epoch(session)  # fences out any older one
-            released = await outbox.release_claims(session)
+            epoch = await outbox.take_epoch(session)  # fences out every earlier process
+            unfinished = await outbox.claims_of_others(session, epoch)
             added = await outbox.plan(session, self.campaign_key, self.campaign, self.clock.now())
-        log.info("outbox: %d deliveries planned, %d unfinished ones released", added, released)
+        self.dispatcher.begin(epoch)
+        log.info("outbox: %d deliveries planned, %d unfinished ones to go back", added, unfinished)
         everyone, coordinators = command_menu()
         for platform, channel in self.channels.items():
             await channel.start(self.handle)
             ids = [c.split(":", 1)[1] for c in self.coordinators if c.startswith(platform + ":")]
             await channel.set_commands(everyone, coordinators, ids)
         self.sender.start()
+        if unfinished:  # they go back after the grace: look then
+            asyncio.get_running_loop().call_later(CLAIM_GRACE + 0.1, self.wake)
 
     async def summary(self) -> str:
         """What `loa run` prints once it is serving."""

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -33,7 +34,7 @@ from bot.campaign.timeline import Delivery as TimelineDelivery
 from bot.campaign.timeline import Kind, form_rows, timeline
 from bot.channels.base import Channel, ChatAddressChanged, Fault, SendError, clean_text, retry_in
 from bot.delivery.clock import Clock
-from bot.delivery.outbox import as_core, claim_due, claimed_by, release_stuck
+from bot.delivery.outbox import as_core, claim_due, held_by, release_stuck, sendable_by
 from bot.messages import render, render_delivery
 from bot.store import answers
 from bot.store.db import Database
@@ -45,7 +46,8 @@ MAX_ATTEMPTS = 12  # network errors and 5xx, for a row that never expires; a 429
 BACKOFF_FIRST = 1.0  # seconds, doubling each try
 BACKOFF_CAP = 300.0  # seconds: a row that is still useful keeps trying every 5 minutes
 ERROR_PAUSE = 30.0  # seconds before a chat whose batch hit an unexpected error is tried again
-RECORD_TRIES = 4  # a sent message's record, tried at once and after 0.5, 1 and 2 s; then later
+RECORD_TRIES = 4  # a sent message's record, tried at once and after 0.25, 0.5 and 1 s; then later
+CLAIM_GRACE = 3.0  # seconds an earlier process has to record what it sent before its claims go back
 DOUBTS_TO_GIVE_UP = 3  # doubtful failures (Zalo's 403) before a chat is given up...
 DOUBT_SPAN = dt.timedelta(hours=1)  # ...spread over at least this long
 
@@ -80,11 +82,18 @@ class Dispatcher:
         self.on_moved = on_moved
         self.stopping = False  # set on shutdown: the rest of a batch goes back untried
         self.clock = clock or Clock()
-        self.epoch = 0  # the sender epoch this process claims with (`outbox.take_epoch`)
+        self.epoch = 0  # the sender epoch this process claims with (`begin`)
+        self._older_after = 0.0  # monotonic time from which older processes' claims go back
         self._owed: dict[
             int, tuple[Delivery, Result, str | None, list[str]]
         ] = {}  # sent, unrecorded
         self._doubts: dict[int, list[dt.datetime]] = {}  # chat id -> its doubtful failures
+
+    def begin(self, epoch: int) -> None:
+        """Send as `epoch` (`outbox.take_epoch`), which fences out every earlier process: what
+        they claimed goes back after `CLAIM_GRACE`, once a live one has recorded what it sent."""
+        self.epoch = epoch
+        self._older_after = time.monotonic() + CLAIM_GRACE
 
     async def send_due(self, ids: Collection[int] | None = None) -> Counter[str]:
         """Send every pending row that is due (only `ids` when given); count the outcomes.
@@ -209,7 +218,7 @@ class Dispatcher:
     async def _still_claimed(self, row: Delivery) -> bool:
         """Whether this process's claim on the row holds: no newer sender took it back."""
         async with self.db.session() as session:
-            query = select(Delivery.id).where(Delivery.id == row.id, claimed_by(self.epoch))
+            query = select(Delivery.id).where(Delivery.id == row.id, sendable_by(self.epoch))
             return await session.scalar(query) is not None
 
     async def _record_sent(
@@ -227,17 +236,19 @@ class Dispatcher:
                     log.exception("delivery %s was sent but not recorded yet; kept", row.id)
                     self._owed[row.id] = (row, result, text, prompt)
                     return
-                await asyncio.sleep(0.5 * 2**tries)
+                await asyncio.sleep(0.25 * 2**tries)
 
     async def _settle(self) -> None:
-        """Before a look: record what was sent but not recorded, then give back this process's
-        claims no batch is sending any more (a batch the database failed in the middle of)."""
+        """Before a look: record what was sent but not recorded, then give back the claims no
+        batch is sending any more: this process's (a batch the database failed in the middle
+        of), and after `CLAIM_GRACE` those of the processes before it."""
         for row, result, text, prompt in list(self._owed.values()):
             with contextlib.suppress(Exception):  # still failing: kept for the next look
                 await self._record(row, result, text, prompt)
                 del self._owed[row.id]
+        older = time.monotonic() >= self._older_after
         async with self.db.session() as session, session.begin():
-            released = await release_stuck(session, self.epoch, keep=self._owed.keys())
+            released = await release_stuck(session, self.epoch, self._owed.keys(), older)
         if released:
             log.warning("outbox: %d stuck claims given back", released)
 
@@ -348,7 +359,7 @@ class Dispatcher:
         async with self.db.session() as session, session.begin():
             stored = await session.execute(
                 update(Delivery)
-                .where(Delivery.id == row.id, claimed_by(self.epoch))
+                .where(Delivery.id == row.id, held_by(self.epoch))
                 .values(values)
                 .execution_options(synchronize_session=False)
             )
@@ -385,7 +396,7 @@ class Dispatcher:
             return
         async with self.db.session() as session, session.begin():
             for row in rows:
-                query = update(Delivery).where(Delivery.id == row.id, claimed_by(self.epoch))
+                query = update(Delivery).where(Delivery.id == row.id, held_by(self.epoch))
                 await session.execute(
                     query.values(status=DeliveryStatus.PENDING, due_at=max(row.due_at, until))
                 )

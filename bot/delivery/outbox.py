@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign import units as core
@@ -223,9 +223,15 @@ def _current(epoch: int) -> Any:
     return func.coalesce(current, 0) == epoch
 
 
-def claimed_by(epoch: int) -> Any:
-    """The rows `epoch` claimed, while it is still the current sender's: fenced."""
-    return and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claim == epoch, _current(epoch))
+def held_by(epoch: int) -> Any:
+    """The rows `epoch` claimed and nobody took back since: what it may record and give back
+    (a sent message is recorded even after a newer sender started, before it takes it back)."""
+    return and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claim == epoch)
+
+
+def sendable_by(epoch: int) -> Any:
+    """The rows `epoch` claimed, while it is still the current sender: what it may send."""
+    return and_(held_by(epoch), _current(epoch))
 
 
 async def claim_due(
@@ -268,16 +274,30 @@ async def release_claims(session: AsyncSession) -> int:
     return released.rowcount
 
 
-async def release_stuck(session: AsyncSession, epoch: int, keep: Collection[int] = ()) -> int:
-    """This process's claims that no batch is sending any more (the database failed in the
-    middle of one) go back to pending, but for `keep` (sent, their record still owed)."""
-    query = update(Delivery).where(claimed_by(epoch))
-    if keep:
-        query = query.where(Delivery.id.not_in(keep))
+async def release_stuck(
+    session: AsyncSession, epoch: int, keep: Collection[int] = (), older: bool = False
+) -> int:
+    """Claims no batch is sending any more go back to pending: this process's (the database
+    failed in the middle of a batch), but for `keep` (sent, their record still owed), and with
+    `older`, those of the processes before it (killed, or still recording what they sent)."""
+    mine = and_(Delivery.claim == epoch, Delivery.id.not_in(keep) if keep else true())
+    theirs = or_(Delivery.claim.is_(None), Delivery.claim != epoch) if older else false()
     released = await session.execute(
-        query.values(status=DeliveryStatus.PENDING).execution_options(synchronize_session=False)
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.SENDING, or_(mine, theirs))
+        .values(status=DeliveryStatus.PENDING)
+        .execution_options(synchronize_session=False)
     )
     return released.rowcount
+
+
+async def claims_of_others(session: AsyncSession, epoch: int) -> int:
+    """How many rows earlier processes claimed and did not finish."""
+    query = select(func.count()).where(
+        Delivery.status == DeliveryStatus.SENDING,
+        or_(Delivery.claim.is_(None), Delivery.claim != epoch),
+    )
+    return await session.scalar(query) or 0
 
 
 async def cancel_chat(session: AsyncSession, chat: Chat) -> None:
