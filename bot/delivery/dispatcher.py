@@ -95,6 +95,11 @@ class Dispatcher:
         self.epoch = epoch
         self._older_after = time.monotonic() + CLAIM_GRACE
 
+    @property
+    def owes_records(self) -> bool:
+        """Whether sent messages wait for their record (the next look should come soon)."""
+        return bool(self._owed)
+
     async def send_due(self, ids: Collection[int] | None = None) -> Counter[str]:
         """Send every pending row that is due (only `ids` when given); count the outcomes.
 

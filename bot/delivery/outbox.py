@@ -21,6 +21,7 @@ from bot.campaign import units as core
 from bot.campaign.model import Campaign
 from bot.campaign.timeline import Delivery as TimelineDelivery
 from bot.campaign.timeline import Kind, timeline, useful_until
+from bot.channels.base import clean_text
 from bot.store.chats import UnitChat, active_unit_chats
 from bot.store.models import Chat, Delivery, DeliveryStatus, SenderEpoch, Unit
 
@@ -174,7 +175,9 @@ async def broadcast(
     at: dt.datetime,
     tz: dt.tzinfo = dt.UTC,
 ) -> list[Delivery]:
-    """A coordinator's announcement: one row per active registered chat of `types` (or all)."""
+    """A coordinator's announcement: one row per active registered chat of `types` (or all).
+    Its text is cleaned here, at the door, of what no database stores alike (NUL)."""
+    text = clean_text(text)
     reference = f"broadcast-{uuid.uuid4().hex[:12]}"
     rows = [
         Delivery(
