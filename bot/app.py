@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
@@ -31,7 +33,7 @@ from bot.delivery.scheduler import Sender
 from bot.messages import command_menu, render
 from bot.store import answers
 from bot.store import chats as chats_store
-from bot.store.db import Database
+from bot.store.db import Database, is_transient
 from bot.store.models import Chat, Unit
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,9 @@ log = logging.getLogger(__name__)
 REPLY_TRIES = 3
 REPLY_BACKOFF = 0.5  # seconds, doubling: someone is waiting for the answer
 REPLY_BACKOFF_CAP = 5.0
+BUSY_BOUND = 30.0  # seconds a message is handled again while the database is busy
+BUSY_BACKOFF = 0.5  # seconds, doubling, between those tries...
+BUSY_BACKOFF_CAP = 4.0  # ...up to this
 
 
 class KeyedLocks:
@@ -149,7 +154,26 @@ class Loa:
         async with contextlib.AsyncExitStack() as held:
             for chat_id in sorted(chats):  # a move holds both ends, in one order: no deadlock
                 await held.enter_async_context(self._chat_locks.hold((event.platform, chat_id)))
-            await self._handle(event)
+            await self._handle_surely(event)
+
+    async def _handle_surely(self, event: Event) -> None:
+        """`_handle`, done again while the database is only busy (for up to `BUSY_BOUND`
+        seconds); when it still cannot be done, whoever wrote is told to send it again."""
+        deadline = time.monotonic() + BUSY_BOUND
+        for tries in itertools.count():
+            try:
+                await self._handle(event)
+                return
+            except Exception as exc:
+                wait = min(BUSY_BACKOFF * 2**tries, BUSY_BACKOFF_CAP)
+                if is_transient(exc) and time.monotonic() + wait < deadline:
+                    log.warning("database busy (%s); handling the message again in %gs", exc, wait)
+                    await asyncio.sleep(wait)
+                    continue
+                log.exception("an event could not be handled: %s", event)
+                break
+        if isinstance(event, InboundMessage) and (event.addressed or event.text.startswith("/")):
+            await self.reply(event, "replies/not_done_now")
 
     async def _handle(self, event: Event) -> None:
         if isinstance(event, BotRemoved):

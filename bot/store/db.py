@@ -24,7 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from psycopg import sql
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -311,6 +311,23 @@ class Database:
         # A fresh connection, not in a transaction: env.py decides how to run (see there).
         async with self.engine.connect() as connection:
             await connection.run_sync(_run_alembic, action, revision)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error may pass if the work is done again: SQLite busy or locked,
+    PostgreSQL's serialization failures and deadlocks, a connection lost or refused."""
+    if not isinstance(exc, DBAPIError) or isinstance(exc.orig, DatabaseLost):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+        return True
+    if isinstance(orig, psycopg.OperationalError):  # the server went away or refused
+        return True
+    return isinstance(exc, OperationalError) and any(
+        busy in str(orig).lower() for busy in ("database is locked", "database table is locked")
+    )
 
 
 class DatabaseLost(Invalid):
