@@ -29,6 +29,8 @@ from bot.conversation.commands import dispatch
 from bot.delivery import outbox
 from bot.delivery.clock import Clock
 from bot.delivery.dispatcher import CLAIM_GRACE, Dispatcher
+from bot.delivery.notices import EVERY as NOTICE_EVERY
+from bot.delivery.notices import Notice, Notices
 from bot.delivery.scheduler import Sender
 from bot.messages import command_menu, render
 from bot.store import answers
@@ -75,7 +77,9 @@ class Loa:
         channels: Mapping[str, Channel],
         coordinators: frozenset[str] = frozenset(),
         clock: Clock | None = None,
+        notice_every: float = NOTICE_EVERY,
     ) -> None:
+        """`notice_every`: seconds between two notice messages to a coordinator (`Notices`)."""
         self.campaign = campaign
         self.campaign_key = campaign_key  # names the campaign in outbox keys
         self.db = db
@@ -88,6 +92,7 @@ class Loa:
         self.sender = Sender(self.dispatcher, db, self.clock, campaign.tz)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks = KeyedLocks()
+        self.notices = Notices(self._send_notices, notice_every)
         # What messages ask of the database, batched: the messages of a busy moment share one
         # transaction (`Batched`). One batch runs at a time, so records never race each other.
         self.visit = db.batched(chats_store.visit_all)
@@ -138,6 +143,7 @@ class Loa:
         for task in self._tasks:
             task.cancel()  # e.g. a broadcast report waiting for retries: the outbox keeps them
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.notices.close()
         for channel in self.channels.values():
             await channel.stop()
 
@@ -215,11 +221,26 @@ class Loa:
         return None
 
     async def notify_coordinators(self, template: str, **context: Any) -> None:
-        """Tell every coordinator in their private chat (chat id = user id on both platforms)."""
+        """Tell every coordinator in their private chat (chat id = user id on both platforms),
+        in a digest at most once a minute (`Notices`)."""
         for coordinator in sorted(self.coordinators):
-            platform, user_id = coordinator.split(":", 1)
-            if platform in self.channels:
-                await self.say(platform, user_id, template, **context)
+            if coordinator.split(":", 1)[0] in self.channels:
+                self.notices.add(coordinator, Notice(template, context))
+
+    async def _send_notices(self, coordinator: str, notices: list[Notice]) -> None:
+        """One message for a coordinator's notices, after any answer to their own command:
+        it waits for their private chat like a message of theirs would."""
+        platform, user_id = coordinator.split(":", 1)
+        async with self._chat_locks.hold((platform, user_id)):
+            if len(notices) == 1:
+                await self.say(platform, user_id, notices[0].template, **notices[0].context)
+                return
+            groups: dict[str, list[dict[str, Any]]] = {}
+            for notice in notices:
+                groups.setdefault(notice.template, []).append(notice.context)
+            await self.say(
+                platform, user_id, "replies/notices_digest", groups=groups, count=len(notices)
+            )
 
     async def chat_moved(self, platform: str, old_id: str, new_id: str) -> None:
         """A send learnt the chat's new address before its update did."""

@@ -94,6 +94,7 @@ async def mixed(sandbox, zalo, database, clock) -> AsyncIterator[Mixed]:
         channels,
         coordinators=frozenset({f"telegram:{coordinator.id}", f"zalo:{zalo_coordinator.id}"}),
         clock=clock,
+        notice_every=0,  # each notice as it comes: these conversations read them one by one
     )
     await loa.start()
     world = World(sandbox, loa, database, coordinator)
