@@ -79,6 +79,8 @@ class Sender:
         )
 
     async def _look(self) -> None:
+        if self.dispatcher.stopping:  # a look APScheduler started while `stop` waited
+            return
         self._running = asyncio.current_task()
         self._woken = False
         wait = IDLE_CHECK

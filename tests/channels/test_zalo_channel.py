@@ -19,6 +19,7 @@ import pytest
 
 from bot.campaign.checks import Invalid
 from bot.channels.base import (
+    ChatMaybeGone,
     ChatType,
     ChatUnreachable,
     Event,
@@ -361,9 +362,9 @@ async def test_send_errors_are_mapped_to_the_channels_errors(
 ) -> None:
     group, lan = people["group"], people["lan"]
     sandbox.remove_bot(group, TOKEN)
-    with pytest.raises(ChatUnreachable):
+    with pytest.raises(ChatMaybeGone):  # Zalo's 403: maybe gone, maybe its own failure
         await polling.send(group, "còn ai không")
-    with pytest.raises(ChatUnreachable):  # she never wrote to the bot
+    with pytest.raises(ChatMaybeGone):  # she never wrote to the bot
         await polling.send(lan, "chào")
     with pytest.raises(ChatUnreachable):
         await polling.send("0123456789abcdef0123", "ai đây")
@@ -388,7 +389,7 @@ async def test_send_errors_are_mapped_to_the_channels_errors(
 @pytest.mark.parametrize(
     ("status", "description", "expected"),
     [
-        (403, "Forbidden", ChatUnreachable),
+        (403, "Forbidden", ChatMaybeGone),  # Zalo's internal server error, not "blocked"
         (400, "Bad Request: chat not found", ChatUnreachable),
         (404, "Not found", ChatUnreachable),
         (400, "Bad Request: text must be 1 to 2000 characters", SendError),
@@ -472,7 +473,7 @@ async def test_the_token_never_reaches_the_logs(
         await inbox.next(timeout=4)
         await channel.send(people["lan"], "chào Lan")
         sandbox.remove_bot(people["group"], TOKEN)
-        with pytest.raises(ChatUnreachable):
+        with pytest.raises(ChatMaybeGone):
             await channel.send(people["group"], "x")
     finally:
         await channel.stop()
