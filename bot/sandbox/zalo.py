@@ -46,6 +46,7 @@ class ZaloSandbox(SandboxServer):
             limits or ZALO_LIMITS, latency, Delivery(stats, SECRET_HEADER, self._envelope), stats
         )
         self.webhook_bare = False  # post webhook bodies bare instead of as {ok, result}
+        self.quota_page = False  # an injected 429 as an HTML page without Retry-After
         self._world = ZaloWorld(on_update=self._delivery.notify, on_sent=self._on_sent)
         self._api = ZaloBotApi(self, self._world, self._delivery)
 

@@ -45,6 +45,14 @@ def bad(what: str) -> ApiError:
     return ApiError(400, f"Bad Request: {what}")
 
 
+class QuotaPage(ApiError):
+    """A 429 as an HTML page, without Retry-After."""
+
+    def response(self) -> web.Response:
+        page = f"<html><body><h1>{self.status} {self.description}</h1></body></html>"
+        return web.Response(text=page, status=self.status, content_type="text/html")
+
+
 class ZaloBotApi(MethodApi):
     """Zalo's methods and its answers."""
 
@@ -67,6 +75,10 @@ class ZaloBotApi(MethodApi):
         self.route(methods)
 
     def injected(self, status: int, description: str) -> ApiError:
+        """A 429 says when to come back, unless `quota_page` is on: then it comes as Zalo's
+        gateway sometimes sends it, an HTML page that says nothing of when."""
+        if status == 429 and self.sandbox.quota_page:
+            return QuotaPage(status, description)
         return ApiError(
             status, description, headers={"Retry-After": "1"} if status == 429 else None
         )
