@@ -88,6 +88,7 @@ class Dispatcher:
             int, tuple[Delivery, Result, str | None, list[str]]
         ] = {}  # sent, unrecorded
         self._doubts: dict[int, list[dt.datetime]] = {}  # chat id -> its doubtful failures
+        self._in_hand: set[int] = set()  # rows a running batch claimed: not stuck
 
     def begin(self, epoch: int) -> None:
         """Send as `epoch` (`outbox.take_epoch`), which fences out every earlier process: what
@@ -113,12 +114,16 @@ class Dispatcher:
         async with self.db.session() as session, session.begin():
             now = self.clock.now()
             rows = await claim_due(session, now, ids, self.campaign_key, self.epoch)
+        in_hand = {row.id for row in rows}
+        self._in_hand |= in_hand
         try:
             return await self._send(rows)
         except Exception:  # e.g. the database went away mid-batch: give back what is unsent
             with contextlib.suppress(Exception):
                 await self._postpone(rows, self.clock.now())
             raise
+        finally:
+            self._in_hand -= in_hand
 
     async def _send(self, rows: list[Delivery]) -> Counter[str]:
         rows, late, night = self._worth_sending(rows)
@@ -195,6 +200,9 @@ class Dispatcher:
             unit = await session.get(Unit, row.unit_id) if row.unit_id is not None else None
             asked = self._asks(row, unit)
             known = await answers.values(session, self.campaign_key, unit.id) if asked else {}
+            # no newer sender took the row back (fenced: `outbox.sendable_by`)
+            fenced = select(Delivery.id).where(Delivery.id == row.id, sendable_by(self.epoch))
+            claimed = await session.scalar(fenced) is not None
         assert chat is not None  # rows are deleted with their chat
         missing = [r for r in asked if r.code not in known]
         text = None
@@ -207,7 +215,7 @@ class Dispatcher:
                 log.exception("delivery %s: cannot render %s", row.id, row.kind)
                 result = Result(DeliveryStatus.FAILED, f"render: {exc}")
             else:
-                if not await self._still_claimed(row):
+                if not claimed or self.db.lost.is_set():
                     log.warning("delivery %s: no longer claimed by this process; not sent", row.id)
                     return Result(DeliveryStatus.SENDING, "claim lost")
                 result = await self._attempt(row, chat, text)
@@ -219,12 +227,6 @@ class Dispatcher:
         if result.unreachable:
             await self.on_unreachable(chat, unit)
         return result
-
-    async def _still_claimed(self, row: Delivery) -> bool:
-        """Whether this process's claim on the row holds: no newer sender took it back."""
-        async with self.db.session() as session:
-            query = select(Delivery.id).where(Delivery.id == row.id, sendable_by(self.epoch))
-            return await session.scalar(query) is not None
 
     async def _record_sent(
         self, row: Delivery, result: Result, text: str | None, prompt: list[str]
@@ -253,7 +255,8 @@ class Dispatcher:
                 del self._owed[row.id]
         older = time.monotonic() >= self._older_after
         async with self.db.session() as session, session.begin():
-            released = await release_stuck(session, self.epoch, self._owed.keys(), older)
+            keep = self._owed.keys() | self._in_hand
+            released = await release_stuck(session, self.epoch, keep, older)
         if released:
             log.warning("outbox: %d stuck claims given back", released)
 
