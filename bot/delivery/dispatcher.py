@@ -37,7 +37,7 @@ from bot.delivery.clock import Clock
 from bot.delivery.outbox import as_core, claim_due, held_by, release_stuck, sendable_by
 from bot.messages import render, render_delivery
 from bot.store import answers
-from bot.store.db import Database
+from bot.store.db import Database, is_transient
 from bot.store.models import Chat, Delivery, DeliveryAttempt, DeliveryStatus, PromptKind, Unit
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ MAX_ATTEMPTS = 12  # network errors and 5xx, for a row that never expires; a 429
 BACKOFF_FIRST = 1.0  # seconds, doubling each try
 BACKOFF_CAP = 300.0  # seconds: a row that is still useful keeps trying every 5 minutes
 ERROR_PAUSE = 30.0  # seconds before a chat whose batch hit an unexpected error is tried again
+BUSY_PAUSE = 2.0  # ...when it was the database, busy or away for a moment
 RECORD_TRIES = 4  # a sent message's record, tried at once and after 0.25, 0.5 and 1 s; then later
 CLAIM_GRACE = 3.0  # seconds an earlier process has to record what it sent before its claims go back
 DOUBTS_TO_GIVE_UP = 3  # doubtful failures (Zalo's 403) before a chat is given up...
@@ -145,10 +146,11 @@ class Dispatcher:
                 continue
             try:
                 result = await self._deliver(row)
-            except Exception:  # the database or a bug: give the row back rather than lose it
+            except Exception as exc:  # the database or a bug: give the row back, not lose it
                 log.exception("delivery %s failed unexpectedly; it goes back", row.id)
-                result = Result(DeliveryStatus.PENDING, retry_in=ERROR_PAUSE)
-                await self._postpone([row], self.clock.later(ERROR_PAUSE))
+                pause = BUSY_PAUSE if is_transient(exc) else ERROR_PAUSE
+                result = Result(DeliveryStatus.PENDING, retry_in=pause)
+                await self._postpone([row], self.clock.later(pause))
             counts[result.status] += 1
             if result.retry_in is not None:
                 waiting[row.chat_id] = self.clock.later(result.retry_in)
