@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
@@ -19,20 +21,21 @@ from bot.channels.base import (
     ChatType,
     Event,
     InboundMessage,
-    RetryLater,
     SendError,
-    TemporaryFailure,
+    retry_in,
 )
 from bot.conversation import registration
 from bot.conversation.commands import dispatch
 from bot.delivery import outbox
 from bot.delivery.clock import Clock
-from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.dispatcher import CLAIM_GRACE, Dispatcher
+from bot.delivery.notices import EVERY as NOTICE_EVERY
+from bot.delivery.notices import Notice, Notices
 from bot.delivery.scheduler import Sender
 from bot.messages import command_menu, render
 from bot.store import answers
 from bot.store import chats as chats_store
-from bot.store.db import Database
+from bot.store.db import Database, is_transient
 from bot.store.handled import HandledUpdates, UpdateKey
 from bot.store.models import Chat, Unit
 
@@ -40,6 +43,10 @@ log = logging.getLogger(__name__)
 
 REPLY_TRIES = 3
 REPLY_BACKOFF = 0.5  # seconds, doubling: someone is waiting for the answer
+REPLY_BACKOFF_CAP = 5.0
+BUSY_BOUND = 30.0  # seconds a message is handled again while the database is busy
+BUSY_BACKOFF = 0.5  # seconds, doubling, between those tries...
+BUSY_BACKOFF_CAP = 4.0  # ...up to this
 
 
 class KeyedLocks:
@@ -71,7 +78,9 @@ class Loa:
         channels: Mapping[str, Channel],
         coordinators: frozenset[str] = frozenset(),
         clock: Clock | None = None,
+        notice_every: float = NOTICE_EVERY,
     ) -> None:
+        """`notice_every`: seconds between two notice messages to a coordinator (`Notices`)."""
         self.campaign = campaign
         self.campaign_key = campaign_key  # names the campaign in outbox keys
         self.db = db
@@ -85,6 +94,7 @@ class Loa:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks = KeyedLocks()
         self.handled = HandledUpdates(db)  # a platform's resend acts once
+        self.notices = Notices(self._send_notices, notice_every)
         # What messages ask of the database, batched: the messages of a busy moment share one
         # transaction (`Batched`). One batch runs at a time, so records never race each other.
         self.visit = db.batched(chats_store.visit_all)
@@ -98,15 +108,19 @@ class Loa:
     async def start(self) -> None:
         """Plan the outbox for every registered chat, listen on every channel, start sending."""
         async with self.db.session() as session, session.begin():
-            released = await outbox.release_claims(session)
+            epoch = await outbox.take_epoch(session)  # fences out every earlier process
+            unfinished = await outbox.claims_of_others(session, epoch)
             added = await outbox.plan(session, self.campaign_key, self.campaign, self.clock.now())
-        log.info("outbox: %d deliveries planned, %d unfinished ones released", added, released)
+        self.dispatcher.begin(epoch)
+        log.info("outbox: %d deliveries planned, %d unfinished ones to go back", added, unfinished)
         everyone, coordinators = command_menu()
         for platform, channel in self.channels.items():
             await channel.start(self.handle)
             ids = [c.split(":", 1)[1] for c in self.coordinators if c.startswith(platform + ":")]
             await channel.set_commands(everyone, coordinators, ids)
         self.sender.start()
+        if unfinished:  # they go back after the grace: look then
+            asyncio.get_running_loop().call_later(CLAIM_GRACE + 0.1, self.wake)
 
     async def summary(self) -> str:
         """What `loa run` prints once it is serving."""
@@ -131,6 +145,7 @@ class Loa:
         for task in self._tasks:
             task.cancel()  # e.g. a broadcast report waiting for retries: the outbox keeps them
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.notices.close()
         for channel in self.channels.values():
             await channel.stop()
 
@@ -147,17 +162,40 @@ class Loa:
         async with contextlib.AsyncExitStack() as held:
             for chat_id in sorted(chats):  # a move holds both ends, in one order: no deadlock
                 await held.enter_async_context(self._chat_locks.hold((event.platform, chat_id)))
-            if not isinstance(event, InboundMessage) or not event.message_id:
-                return await self._handle(event)
-            key = UpdateKey(event.platform, event.chat_id, event.message_id)
-            if not await self.handled.first(key, event.at):
-                log.info("%s:%s: message %s came again; not acted on", *key)
-                return
+            await self._handle_surely(event)
+
+    async def _handle_surely(self, event: Event) -> None:
+        """`_handle_once`, done again while the database is only busy (for up to `BUSY_BOUND`
+        seconds); when it still cannot be done, whoever wrote is told to send it again, and a
+        resend of the message may do it."""
+        message = event if isinstance(event, InboundMessage) and event.message_id else None
+        key = UpdateKey(message.platform, message.chat_id, message.message_id) if message else None
+        first: bool | None = None  # whether the message is new, once known: asked only once
+        deadline = time.monotonic() + BUSY_BOUND
+        for tries in itertools.count():
             try:
+                if message is not None and key is not None and first is None:
+                    first = await self.handled.first(key, message.at)
+                if key is not None and first is False:
+                    log.info("%s:%s: message %s came again; not acted on", *key)
+                    return
                 await self._handle(event)
-            except Exception:
-                await self.handled.forget(key)
-                raise
+                return
+            except Exception as exc:
+                wait = min(BUSY_BACKOFF * 2**tries, BUSY_BACKOFF_CAP)
+                if is_transient(exc) and time.monotonic() + wait < deadline:
+                    log.warning("database busy (%s); handling the message again in %gs", exc, wait)
+                    await asyncio.sleep(wait)
+                    continue
+                log.exception("an event could not be handled: %s", event)
+                break
+        if isinstance(event, InboundMessage) and (event.addressed or event.text.startswith("/")):
+            await self.reply(event, "replies/not_done_now")
+        if key is not None and first:
+            try:
+                await self.handled.forget(key)  # not done: a resend may do it
+            except Exception as exc:  # the database is still away: the resend is refused then
+                log.warning("%s:%s: message %s not forgotten (%s)", *key, exc)
 
     async def _handle(self, event: Event) -> None:
         if isinstance(event, BotRemoved):
@@ -181,30 +219,44 @@ class Loa:
         """Send a rendered reply now, riding out a 429 or a 5xx; a failure is logged, never
         raised (the person can ask again; scheduled messages go through the outbox)."""
         text = render(template, campaign=self.campaign, **context)
-        for attempt in range(REPLY_TRIES):
+        for tries in range(REPLY_TRIES):
             try:
                 return await self.channels[platform].send(chat_id, text)
             except ChatAddressChanged as exc:
                 await self.chat_moved(platform, chat_id, exc.new_chat_id)
-                chat_id, wait = exc.new_chat_id, 0
-            except RetryLater as exc:
-                wait = exc.retry_after
-            except TemporaryFailure:
-                wait = REPLY_BACKOFF * 2**attempt
+                chat_id, wait = exc.new_chat_id, 0.0
             except SendError as exc:
-                log.warning("reply to %s:%s failed: %s", platform, chat_id, exc)
-                return None
-            if attempt + 1 < REPLY_TRIES:
+                retry = retry_in(exc, tries, REPLY_BACKOFF, REPLY_BACKOFF_CAP)
+                if retry is None:
+                    log.warning("reply to %s:%s failed: %s", platform, chat_id, exc)
+                    return None
+                wait = retry
+            if tries + 1 < REPLY_TRIES:
                 await asyncio.sleep(wait)
         log.warning("reply to %s:%s dropped after %d tries", platform, chat_id, REPLY_TRIES)
         return None
 
     async def notify_coordinators(self, template: str, **context: Any) -> None:
-        """Tell every coordinator in their private chat (chat id = user id on both platforms)."""
+        """Tell every coordinator in their private chat (chat id = user id on both platforms),
+        in a digest at most once a minute (`Notices`)."""
         for coordinator in sorted(self.coordinators):
-            platform, user_id = coordinator.split(":", 1)
-            if platform in self.channels:
-                await self.say(platform, user_id, template, **context)
+            if coordinator.split(":", 1)[0] in self.channels:
+                self.notices.add(coordinator, Notice(template, context))
+
+    async def _send_notices(self, coordinator: str, notices: list[Notice]) -> None:
+        """One message for a coordinator's notices, after any answer to their own command:
+        it waits for their private chat like a message of theirs would."""
+        platform, user_id = coordinator.split(":", 1)
+        async with self._chat_locks.hold((platform, user_id)):
+            if len(notices) == 1:
+                await self.say(platform, user_id, notices[0].template, **notices[0].context)
+                return
+            groups: dict[str, list[dict[str, Any]]] = {}
+            for notice in notices:
+                groups.setdefault(notice.template, []).append(notice.context)
+            await self.say(
+                platform, user_id, "replies/notices_digest", groups=groups, count=len(notices)
+            )
 
     async def chat_moved(self, platform: str, old_id: str, new_id: str) -> None:
         """A send learnt the chat's new address before its update did."""

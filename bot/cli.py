@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.messages import describe, render, render_delivery
 from bot.outfile import write_whole
 from bot.stats.export import FORMATS, gather, writer
-from bot.store.db import Database, display_url
+from bot.store.db import Database, DatabaseLost, display_url
 from bot.store.models import AuditEntry
 from bot.store.units import import_units, list_units
 
@@ -262,6 +262,9 @@ def _serve(args: argparse.Namespace) -> int:
     logs.setup(settings.secrets(), level=logging.getLevelName(settings.log_level))
     try:
         asyncio.run(service.serve(loa))
+    except DatabaseLost as exc:  # not a setting to fix: the supervisor starts it again
+        _invalid(exc)
+        return 1
     except Invalid as exc:  # e.g. a token Telegram rejects
         return _invalid(exc)
     except (OperationalError, InterfaceError, CommandError) as exc:

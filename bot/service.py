@@ -98,7 +98,13 @@ def build(settings: Settings) -> Loa:
 
 
 async def serve(loa: Loa, stop: asyncio.Event | None = None) -> None:
-    """Migrate, start, and serve until `stop` is set or the process gets SIGINT/SIGTERM."""
+    """Migrate, start, and serve until `stop` is set or the process gets SIGINT/SIGTERM.
+
+    Raises `Invalid` when the database does not exist yet (`loa db upgrade` makes it: serving
+    never makes an empty one silently), and `DatabaseLost` when this process stops holding it
+    while serving (its lock lost, its file deleted): sending stops at once, and the process
+    ends so that a supervisor starts it again.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -106,15 +112,20 @@ async def serve(loa: Loa, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
     try:
         async with loa.db.only_instance():
+            if await loa.db.revision() is None:
+                raise loa.db.missing()
             await loa.db.upgrade()
             if not await _start(loa, stop):
                 await loa.stop()
                 return
             print(await loa.summary(), flush=True)
             try:
-                await stop.wait()
+                await _until(stop, loa.db.lost)
             finally:
+                if loa.db.lost.is_set():
+                    loa.dispatcher.stopping = True  # before anything else: not one more send
                 await loa.stop()
+            await loa.db.still_ours()
     finally:
         await loa.db.dispose()
 
@@ -132,3 +143,13 @@ async def _start(loa: Loa, stop: asyncio.Event) -> bool:
     starting.cancel()
     await asyncio.gather(starting, return_exceptions=True)
     return False
+
+
+async def _until(*events: asyncio.Event) -> None:
+    """Wait until one of `events` is set."""
+    waits = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()

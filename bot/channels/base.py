@@ -12,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 # C0 and C1 control characters but tab and newline: no database stores NUL in text (PostgreSQL
 # refuses it), and the others only garble names, answers and exports.
@@ -89,16 +89,43 @@ Event = InboundMessage | BotRemoved | BotAdded | ChatMoved
 EventHandler = Callable[[Event], Awaitable[None]]
 
 
+class Fault(StrEnum):
+    """What a failed send means for the next try: the one classification every sender uses
+    (the dispatcher, replies, the parts of a long text), carried by the error as data."""
+
+    WAIT = "wait"  # the platform asked for silence (429): try again after `retry_after`
+    TEMPORARY = "temporary"  # network, timeout, 5xx: back off and try again
+    DOUBTFUL = "doubtful"  # the chat may be gone or the platform failed (Zalo's 403): retry,
+    # and give the chat up only after repeated failures spread over time
+    GONE = "gone"  # the chat is gone for the bot: kicked, blocked, deleted
+    MOVED = "moved"  # the chat lives at a new address
+    PERMANENT = "permanent"  # this message can never be sent as it is
+
+
 class SendError(Exception):
-    """A message could not be sent."""
+    """A message could not be sent; `fault` says what that means for the next try."""
+
+    fault: ClassVar[Fault] = Fault.PERMANENT
+    retry_after: float | None = None  # seconds the platform asked to wait, when it said
 
 
 class ChatUnreachable(SendError):
     """The chat is gone for the bot: kicked, blocked, deleted, never started (403, not found)."""
 
+    fault = Fault.GONE
+
+
+class ChatMaybeGone(SendError):
+    """The platform's answer may mean the chat is gone or that it failed itself (Zalo's 403 is
+    its internal server error): only repeated failures over time tell."""
+
+    fault = Fault.DOUBTFUL
+
 
 class ChatAddressChanged(SendError):
     """The chat now lives at `new_chat_id`: send there (and remember it)."""
+
+    fault = Fault.MOVED
 
     def __init__(self, new_chat_id: str) -> None:
         super().__init__(f"chat moved to {new_chat_id}")
@@ -108,40 +135,54 @@ class ChatAddressChanged(SendError):
 class RetryLater(SendError):
     """The platform asks to wait (429): try again after `retry_after` seconds."""
 
+    fault = Fault.WAIT
+
     def __init__(self, retry_after: float) -> None:
-        super().__init__(f"retry after {retry_after}s")
+        super().__init__(f"retry after {retry_after:g}s")
         self.retry_after = retry_after
 
 
 class TemporaryFailure(SendError):
     """Network error, timeout or 5xx: worth retrying later."""
 
+    fault = Fault.TEMPORARY
+
 
 class Unsupported(SendError):
     """The platform cannot do this at all (Zalo bots cannot send files)."""
 
 
+def retry_in(error: SendError, tries: int, first: float, cap: float) -> float | None:
+    """Seconds to wait before trying again after `error`, the `tries`-th failure in a row
+    (from 0): as the platform said, else doubling from `first` up to `cap`; None: never."""
+    if error.fault is Fault.WAIT and error.retry_after is not None:
+        return error.retry_after
+    if error.fault in (Fault.WAIT, Fault.TEMPORARY, Fault.DOUBTFUL):
+        return min(first * 2.0**tries, cap)
+    return None
+
+
 PART_TRIES = 3
+PART_BACKOFF = (1.0, 30.0)  # seconds: first and longest wait between tries of one part
 
 
 async def send_parts(parts: Sequence[str], send_one: Callable[[str], Awaitable[str]]) -> str:
     """Send the parts of a long text in order; the last one's id.
 
-    Once the first part is out, a 429 or a network error on a later one is waited out here:
+    Once the first part is out, a failure worth retrying on a later one is waited out here:
     a caller retrying the whole text would send the first part twice.
     """
     message_id = await send_one(parts[0])
     for part in parts[1:]:
-        for attempt in range(PART_TRIES - 1):
+        for tries in range(PART_TRIES):
             try:
                 message_id = await send_one(part)
                 break
-            except RetryLater as exc:
-                await asyncio.sleep(exc.retry_after)
-            except TemporaryFailure:
-                await asyncio.sleep(2**attempt)
-        else:
-            message_id = await send_one(part)
+            except SendError as exc:
+                wait = retry_in(exc, tries, *PART_BACKOFF)
+                if wait is None or tries + 1 == PART_TRIES:
+                    raise
+                await asyncio.sleep(wait)
     return message_id
 
 

@@ -1,8 +1,10 @@
-"""Sending at a steady rate, for the channels' rate limiters."""
+"""Sending at a steady rate, for the channels' rate limiters: a `Pacer` per limit, `Pacers` for
+one a chat (idle ones forgotten), and the one `Gate` of a channel that a 429 closes."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 
 
 class Pacer:
@@ -28,3 +30,49 @@ class Pacer:
             while (wait := self._next - loop.time()) > 0:
                 await asyncio.sleep(wait)
             self._next = max(self._next, loop.time() - self.tolerance) + self.interval
+
+    def idle(self) -> bool:
+        """Nobody waits and its next slot is past: forgetting it changes nothing."""
+        return not self._lock.locked() and self._next <= asyncio.get_running_loop().time()
+
+
+class Pacers:
+    """A `Pacer` per key (a chat), made when first asked for; idle ones are forgotten once
+    there are more than `keep`, so a campaign's thousands of chats do not stay in memory."""
+
+    def __init__(self, per_second: float, tolerance: float = 0.0, keep: int = 256) -> None:
+        self.per_second, self.tolerance, self.keep = per_second, tolerance, keep
+        self._pacers: dict[Hashable, Pacer] = {}
+
+    def __len__(self) -> int:
+        return len(self._pacers)
+
+    async def wait(self, key: Hashable, not_before: float = 0.0) -> None:
+        pacer = self._pacers.get(key)
+        if pacer is None:
+            if len(self._pacers) >= self.keep:
+                self._forget_idle()
+            pacer = self._pacers[key] = Pacer(self.per_second, self.tolerance)
+        await pacer.wait(not_before)
+
+    def _forget_idle(self) -> None:
+        for key in [key for key, pacer in self._pacers.items() if pacer.idle()]:
+            del self._pacers[key]
+
+
+class Gate:
+    """The one 429 gate of a channel: when the platform asks for silence, every request waits
+    until it is over, whichever limit was hit (the platform does not say)."""
+
+    def __init__(self) -> None:
+        self.until = 0.0  # loop time before which nothing is sent
+
+    def close_for(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.until = max(self.until, loop.time() + seconds)
+
+    async def wait(self) -> None:
+        """Return once the gate is open (checked again after each wait: it may close again)."""
+        loop = asyncio.get_running_loop()
+        while (wait := self.until - loop.time()) > 0:
+            await asyncio.sleep(wait)

@@ -16,7 +16,6 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, InputFile, Update
 from telegram._utils.types import JSONDict
 from telegram.constants import ChatMemberStatus, MessageLimit
@@ -58,7 +57,7 @@ from bot.channels.base import (
     send_parts,
     split_text,
 )
-from bot.channels.pacing import Pacer
+from bot.channels.pacing import Gate, Pacer, Pacers
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
     Malformed,
@@ -120,9 +119,8 @@ class ChatRateLimiter(AIORateLimiter):
             group_time_period=60 * burst / steady,
         )
         self._overall = Pacer(limits.overall_per_second * OVERALL_SHARE, TOLERANCE)
-        self._private_period = 1 / limits.private_per_second
-        self._private: dict[int, AsyncLimiter] = {}
-        self._quiet_until = 0.0  # loop time before which Telegram asked for silence
+        self._private = Pacers(limits.private_per_second)
+        self.gate = Gate()  # the 429 gate: closed by any 429, for every request
 
     async def process_request(  # type: ignore[override]
         self,
@@ -137,31 +135,19 @@ class ChatRateLimiter(AIORateLimiter):
 
         async def when_allowed(*call_args: Any, **call_kwargs: Any) -> Any:
             if chat_id is not None:  # what Telegram counts: messages to chats
-                await self._overall.wait(not_before=self._quiet_until)
-            await self._quiet()  # checked last, right before the request leaves
+                await self._overall.wait(not_before=self.gate.until)
+            await self.gate.wait()  # checked last, right before the request leaves
             return await callback(*call_args, **call_kwargs)
 
-        private = isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith("send")
-        limiter = (
-            self._private.setdefault(chat_id, AsyncLimiter(1, self._private_period))
-            if private
-            else contextlib.nullcontext()
-        )
-        async with limiter:
-            try:
-                return await super().process_request(
-                    when_allowed, args, kwargs, endpoint, data, rate_limit_args
-                )
-            except RetryAfter as exc:  # which limit was hit is not said: everyone waits
-                wait = _seconds(exc.retry_after)
-                loop_time = asyncio.get_running_loop().time()
-                self._quiet_until = max(self._quiet_until, loop_time + wait)
-                raise
-
-    async def _quiet(self) -> None:
-        loop = asyncio.get_running_loop()
-        while (wait := self._quiet_until - loop.time()) > 0:
-            await asyncio.sleep(wait)
+        if isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith("send"):
+            await self._private.wait(chat_id)
+        try:
+            return await super().process_request(
+                when_allowed, args, kwargs, endpoint, data, rate_limit_args
+            )
+        except RetryAfter as exc:  # which limit was hit is not said: everyone waits
+            self.gate.close_for(_seconds(exc.retry_after))
+            raise
 
 
 class TelegramChannel:

@@ -11,14 +11,17 @@ Zalo's errors become the channel's `SendError`s. What Zalo does differently, and
   protected users) get a short hint that Loa reads text only (`replies/text_only`, at most once
   a minute per chat); unknown events are ignored, logged at debug.
 - Texts over 2000 characters are split between lines (`split_text`).
-- Zalo publishes no rate limit, so sends are paced conservatively (`ZaloLimits`); a 429 makes
-  every send wait (its Retry-After, else `RETRY_AFTER`) and is raised as `RetryLater`.
+- Zalo publishes no rate limit, so sends are paced conservatively (`ZaloLimits`); a 429 (maybe
+  an HTML page) closes the channel's gate for every send (its Retry-After, else a backoff that
+  doubles with each 429 in a row, with jitter) and is raised as `RetryLater`.
+- Zalo's 403 is its internal server error, not "blocked": it is raised as `ChatMaybeGone`, and
+  the dispatcher gives a chat up only after repeated failures spread over time.
 - Groups are in beta: the bot receives only messages that mention it (or reply to it), so each
   group message is addressed to the bot; the leading `@<bot name>` is taken off the text. Zalo
   documents no reply field: when an update carries Telegram's `reply_to_message` (the Bot API is
   modelled on Telegram's) its id becomes `reply_to`, otherwise `reply_to` is None.
-- Zalo documents no membership events and no admin lookup: `BotRemoved` is never emitted (the
-  first failed send tells the core, as `ChatUnreachable`), and `is_admin` is true only for the
+- Zalo documents no membership events and no admin lookup: `BotRemoved` is never emitted (failed
+  sends tell the core), and `is_admin` is true only for the
   person in their own private chat (a private chat's id is its user's id).
 - There is no command menu: `set_commands` does nothing.
 """
@@ -38,6 +41,7 @@ import httpx
 
 from bot.campaign.checks import Invalid, Problem
 from bot.channels.base import (
+    ChatMaybeGone,
     ChatType,
     ChatUnreachable,
     EventHandler,
@@ -50,7 +54,7 @@ from bot.channels.base import (
     send_parts,
     split_text,
 )
-from bot.channels.pacing import Pacer
+from bot.channels.pacing import Gate, Pacer, Pacers
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
     Malformed,
@@ -78,6 +82,7 @@ INBOX = 1000  # updates waiting for a handler slot; beyond, the webhook answers 
 SUCCESS = {"message": "Success"}  # what a webhook answers Zalo
 POLL_BACKOFF = (1.0, 30.0)  # first and longest wait after a failed getUpdates
 JITTER = 0.5  # a wait is stretched or shrunk by up to half, so restarted bots do not march
+QUOTA_CAP = 300.0  # seconds: the longest silence after 429s that say not how long
 HINT_EVERY = 60.0  # seconds: one text-only hint per chat, however many stickers come
 
 
@@ -119,8 +124,9 @@ class ZaloChannel:
         self.bot_name = ""
         self._limits = limits
         self._overall = Pacer(limits.overall_per_second)
-        self._per_chat: dict[str, Pacer] = {}
-        self._quiet_until = 0.0  # loop time before which Zalo asked for silence (429)
+        self._per_chat = Pacers(limits.chat_per_second)
+        self.gate = Gate()  # closed by a 429, for every send
+        self._throttled = 0  # 429s in a row: each silence Zalo does not measure is longer
         self._hinted: dict[str, float] = {}  # chat id -> loop time of the last hint
         self._handle: EventHandler | None = None
         self._poller: asyncio.Task[None] | None = None
@@ -198,21 +204,22 @@ class ZaloChannel:
         raise Unsupported("the Zalo Bot API sends text, photos and stickers, not files")
 
     async def _send_one(self, chat_id: str, text: str) -> str:
-        chat = self._per_chat.setdefault(chat_id, Pacer(self._limits.chat_per_second))
-        await chat.wait(not_before=self._quiet_until)
-        await self._overall.wait(not_before=self._quiet_until)
-        loop = asyncio.get_running_loop()
-        while (wait := self._quiet_until - loop.time()) > 0:  # a 429 came while we queued
-            await asyncio.sleep(wait)
+        await self._per_chat.wait(chat_id, not_before=self.gate.until)
+        await self._overall.wait(not_before=self.gate.until)
+        await self.gate.wait()  # a 429 may have come while this one queued
         try:
             result = await self.api.send_message(chat_id, text)
         except ZaloApiError as exc:
             error = send_error(exc)
             if isinstance(error, RetryLater):  # which limit was hit is not said: everyone waits
-                self._quiet_until = max(self._quiet_until, loop.time() + error.retry_after)
+                if exc.retry_after is None:
+                    error = RetryLater(quota_backoff(self._throttled))
+                self._throttled += 1
+                self.gate.close_for(error.retry_after or RETRY_AFTER)
             raise error from exc
         except ZaloNetworkError as exc:
             raise TemporaryFailure(str(exc)) from exc
+        self._throttled = 0
         return str(result.get("message_id", ""))
 
     async def is_admin(self, chat_id: str, user_id: str) -> bool:
@@ -322,15 +329,26 @@ def poll_wait(exc: BaseException | None, delay: float) -> float:
 
 
 def send_error(exc: ZaloApiError) -> SendError:
-    """Zalo's error as the channel's: 403 or a chat not found is a chat gone for good."""
+    """Zalo's error as the channel's. Its published list gives 403 as an internal server error,
+    not "blocked": a chat that meets it may be gone or may not (`ChatMaybeGone`); a chat not
+    found is gone."""
     text = f"{exc.status} {exc.description}"
     if exc.status == 429:
         return RetryLater(exc.retry_after if exc.retry_after is not None else RETRY_AFTER)
-    if exc.status == 403 or (exc.status in (400, 404) and "not found" in text.lower()):
+    if exc.status == 403:
+        return ChatMaybeGone(text)
+    if exc.status in (400, 404) and "not found" in text.lower():
         return ChatUnreachable(text)
     if exc.status == 408 or exc.status >= 500:
         return TemporaryFailure(text)
     return SendError(text)
+
+
+def quota_backoff(streak: int) -> float:
+    """Seconds of silence after a 429 that says not how long, the `streak`-th in a row (from 0):
+    doubling from `RETRY_AFTER` up to `QUOTA_CAP`, with jitter so that senders sharing the
+    quota do not come back together."""
+    return min(RETRY_AFTER * 2.0**streak, QUOTA_CAP) * random.uniform(1.0, 1.5)
 
 
 def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage | NotText | None:

@@ -20,6 +20,7 @@ from bot.messages import render
 from bot.stats import table
 from bot.stats.export import FORMATS, Export, gather, writer
 from bot.store import answers, audit, chats
+from bot.store.db import is_transient
 from bot.store.models import Chat, DeliveryStatus
 
 log = logging.getLogger(__name__)
@@ -149,8 +150,13 @@ async def _report(loa: Loa, message: InboundMessage, ids: list[int]) -> None:
     """Wake the sender, then tell the coordinator how the broadcast went once it is settled."""
     loa.wake()
     while True:
-        async with loa.db.session() as session:
-            outcome = await outbox.outcome(session, ids)
+        try:
+            async with loa.db.session() as session:
+                outcome = await outbox.outcome(session, ids)
+        except Exception as exc:  # busy or away for a moment: the rows wait, so does the report
+            if not is_transient(exc):
+                raise
+            outcome = {DeliveryStatus.PENDING: len(ids)}
         if not outcome.keys() & {DeliveryStatus.PENDING, DeliveryStatus.SENDING}:
             break
         await asyncio.sleep(REPORT_CHECK)

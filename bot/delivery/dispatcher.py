@@ -5,36 +5,39 @@ order (the eleven parts of a form arrive as 1, 2, … 11). Every attempt is reco
 unit for figures (a part of the form, a report reminder) goes only while some are missing, and
 a sent part of the form is remembered as a prompt, so replies to it answer its rows. A chat that
 is gone (403, not found) fails its rows and is reported through `on_unreachable`; a 429 or a
-network error puts the row, and the rest of that chat's batch, back for later.
+network error puts the row, and the rest of that chat's batch, back for later. A chat whose
+platform cannot tell a gone chat from its own failure (Zalo) is given up only after
+`DOUBTS_TO_GIVE_UP` failures over at least `DOUBT_SPAN`.
+
+Claims are fenced by the sender's epoch (`outbox.take_epoch`): a row is sent only while this
+process's claim on it holds, and recorded in the statement that checks it, so a process that
+lost its instance lock cannot send or record what a newer one took back. A message that went
+out is never sent again because its record failed: the record is retried, not the send.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.campaign.model import Campaign, FormRow
 from bot.campaign.timeline import Delivery as TimelineDelivery
 from bot.campaign.timeline import Kind, form_rows, timeline
-from bot.channels.base import (
-    Channel,
-    ChatAddressChanged,
-    ChatUnreachable,
-    RetryLater,
-    SendError,
-    TemporaryFailure,
-)
+from bot.channels.base import Channel, ChatAddressChanged, Fault, SendError, clean_text, retry_in
 from bot.delivery.clock import Clock
-from bot.delivery.outbox import as_core, claim_due
+from bot.delivery.outbox import as_core, claim_due, held_by, release_stuck, sendable_by
 from bot.messages import render, render_delivery
 from bot.store import answers
-from bot.store.db import Database
+from bot.store.db import Database, is_transient
 from bot.store.models import Chat, Delivery, DeliveryAttempt, DeliveryStatus, PromptKind, Unit
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,11 @@ MAX_ATTEMPTS = 12  # network errors and 5xx, for a row that never expires; a 429
 BACKOFF_FIRST = 1.0  # seconds, doubling each try
 BACKOFF_CAP = 300.0  # seconds: a row that is still useful keeps trying every 5 minutes
 ERROR_PAUSE = 30.0  # seconds before a chat whose batch hit an unexpected error is tried again
+BUSY_PAUSE = 2.0  # ...when it was the database, busy or away for a moment
+RECORD_TRIES = 4  # a sent message's record, tried at once and after 0.25, 0.5 and 1 s; then later
+CLAIM_GRACE = 3.0  # seconds an earlier process has to record what it sent before its claims go back
+DOUBTS_TO_GIVE_UP = 3  # doubtful failures (Zalo's 403) before a chat is given up...
+DOUBT_SPAN = dt.timedelta(hours=1)  # ...spread over at least this long
 
 Unreachable = Callable[[Chat, Unit | None], Awaitable[None]]
 Moved = Callable[[str, str, str], Awaitable[None]]  # platform, old chat id, new chat id
@@ -75,6 +83,24 @@ class Dispatcher:
         self.on_moved = on_moved
         self.stopping = False  # set on shutdown: the rest of a batch goes back untried
         self.clock = clock or Clock()
+        self.epoch = 0  # the sender epoch this process claims with (`begin`)
+        self._older_after = 0.0  # monotonic time from which older processes' claims go back
+        self._owed: dict[
+            int, tuple[Delivery, Result, str | None, list[str]]
+        ] = {}  # sent, unrecorded
+        self._doubts: dict[int, list[dt.datetime]] = {}  # chat id -> its doubtful failures
+        self._in_hand: set[int] = set()  # rows a running batch claimed: not stuck
+
+    def begin(self, epoch: int) -> None:
+        """Send as `epoch` (`outbox.take_epoch`), which fences out every earlier process: what
+        they claimed goes back after `CLAIM_GRACE`, once a live one has recorded what it sent."""
+        self.epoch = epoch
+        self._older_after = time.monotonic() + CLAIM_GRACE
+
+    @property
+    def owes_records(self) -> bool:
+        """Whether sent messages wait for their record (the next look should come soon)."""
+        return bool(self._owed)
 
     async def send_due(self, ids: Collection[int] | None = None) -> Counter[str]:
         """Send every pending row that is due (only `ids` when given); count the outcomes.
@@ -84,14 +110,21 @@ class Dispatcher:
         chats (each chat's first, then each chat's second…), so a group's own limit holds up
         its next message, not everyone's.
         """
+        await self._settle()
+        await self.db.still_ours()  # a process that lost the instance lock claims nothing
         async with self.db.session() as session, session.begin():
-            rows = await claim_due(session, self.clock.now(), ids, self.campaign_key)
+            now = self.clock.now()
+            rows = await claim_due(session, now, ids, self.campaign_key, self.epoch)
+        in_hand = {row.id for row in rows}
+        self._in_hand |= in_hand
         try:
             return await self._send(rows)
         except Exception:  # e.g. the database went away mid-batch: give back what is unsent
             with contextlib.suppress(Exception):
-                await self._postpone(rows, self.clock.now(), only_claimed=True)
+                await self._postpone(rows, self.clock.now())
             raise
+        finally:
+            self._in_hand -= in_hand
 
     async def _send(self, rows: list[Delivery]) -> Counter[str]:
         rows, late, night = self._worth_sending(rows)
@@ -104,7 +137,7 @@ class Dispatcher:
         waiting: dict[int, dt.datetime] = {}  # chats told to wait, until when
         for row in interleaved(rows):
             if self.stopping:
-                await self._postpone([row], row.due_at, only_claimed=True)
+                await self._postpone([row], row.due_at)
                 counts[DeliveryStatus.PENDING] += 1
                 continue
             if row.chat_id in waiting:  # keep the chat's order: its later rows wait too
@@ -113,10 +146,11 @@ class Dispatcher:
                 continue
             try:
                 result = await self._deliver(row)
-            except Exception:  # the database or a bug: give the row back rather than lose it
+            except Exception as exc:  # the database or a bug: give the row back, not lose it
                 log.exception("delivery %s failed unexpectedly; it goes back", row.id)
-                result = Result(DeliveryStatus.PENDING, retry_in=ERROR_PAUSE)
-                await self._postpone([row], self.clock.later(ERROR_PAUSE), only_claimed=True)
+                pause = BUSY_PAUSE if is_transient(exc) else ERROR_PAUSE
+                result = Result(DeliveryStatus.PENDING, retry_in=pause)
+                await self._postpone([row], self.clock.later(pause))
             counts[result.status] += 1
             if result.retry_in is not None:
                 waiting[row.chat_id] = self.clock.later(result.retry_in)
@@ -168,6 +202,9 @@ class Dispatcher:
             unit = await session.get(Unit, row.unit_id) if row.unit_id is not None else None
             asked = self._asks(row, unit)
             known = await answers.values(session, self.campaign_key, unit.id) if asked else {}
+            # no newer sender took the row back (fenced: `outbox.sendable_by`)
+            fenced = select(Delivery.id).where(Delivery.id == row.id, sendable_by(self.epoch))
+            claimed = await session.scalar(fenced) is not None
         assert chat is not None  # rows are deleted with their chat
         missing = [r for r in asked if r.code not in known]
         text = None
@@ -180,12 +217,50 @@ class Dispatcher:
                 log.exception("delivery %s: cannot render %s", row.id, row.kind)
                 result = Result(DeliveryStatus.FAILED, f"render: {exc}")
             else:
+                if not claimed or self.db.lost.is_set():
+                    log.warning("delivery %s: no longer claimed by this process; not sent", row.id)
+                    return Result(DeliveryStatus.SENDING, "claim lost")
                 result = await self._attempt(row, chat, text)
         prompt = [r.code for r in asked] if row.kind == Kind.DATA_PROMPT else []
-        await self._record(row, result, text, prompt)
+        if result.status is DeliveryStatus.SENT:
+            await self._record_sent(row, result, text, prompt)
+        else:
+            await self._record(row, result, text, prompt)
         if result.unreachable:
             await self.on_unreachable(chat, unit)
         return result
+
+    async def _record_sent(
+        self, row: Delivery, result: Result, text: str | None, prompt: list[str]
+    ) -> None:
+        """Record a message that went out; when the database will not take it now, keep it owed
+        (still claimed, never back to pending) and try again at the next look."""
+        for tries in range(RECORD_TRIES):
+            try:
+                await self._record(row, result, text, prompt)
+                self._owed.pop(row.id, None)
+                return
+            except Exception:
+                if tries + 1 == RECORD_TRIES:
+                    log.exception("delivery %s was sent but not recorded yet; kept", row.id)
+                    self._owed[row.id] = (row, result, text, prompt)
+                    return
+                await asyncio.sleep(0.25 * 2**tries)
+
+    async def _settle(self) -> None:
+        """Before a look: record what was sent but not recorded, then give back the claims no
+        batch is sending any more: this process's (a batch the database failed in the middle
+        of), and after `CLAIM_GRACE` those of the processes before it."""
+        for row, result, text, prompt in list(self._owed.values()):
+            with contextlib.suppress(Exception):  # still failing: kept for the next look
+                await self._record(row, result, text, prompt)
+                del self._owed[row.id]
+        older = time.monotonic() >= self._older_after
+        async with self.db.session() as session, session.begin():
+            keep = self._owed.keys() | self._in_hand
+            released = await release_stuck(session, self.epoch, keep, older)
+        if released:
+            log.warning("outbox: %d stuck claims given back", released)
 
     async def _attempt(
         self, row: Delivery, chat: Chat, text: str | None, moved: bool = False
@@ -207,19 +282,33 @@ class Dispatcher:
                 # the new chat was already registered on its own: its own rows serve it
                 return Result(DeliveryStatus.CANCELLED, "the chat moved into another one")
             return await self._attempt(row, now_at, text, moved=True)
-        except ChatUnreachable as exc:
-            return Result(DeliveryStatus.FAILED, f"unreachable: {exc}", unreachable=True)
-        except RetryLater as exc:
-            return Result(DeliveryStatus.PENDING, str(exc), retry_in=exc.retry_after)
-        except TemporaryFailure as exc:
-            backoff = min(BACKOFF_FIRST * 2.0**row.attempts, BACKOFF_CAP)
-            useless = row.expires_at is not None and self.clock.later(backoff) > row.expires_at
-            if useless or (row.expires_at is None and row.attempts + 1 >= MAX_ATTEMPTS):
-                return Result(DeliveryStatus.FAILED, f"gave up: {exc}")
-            return Result(DeliveryStatus.PENDING, str(exc), retry_in=backoff)
         except SendError as exc:
-            return Result(DeliveryStatus.FAILED, str(exc))
+            return self._failed(row, chat, exc)
+        self._doubts.pop(chat.id, None)
         return Result(DeliveryStatus.SENT, message_id=message_id)
+
+    def _failed(self, row: Delivery, chat: Chat, error: SendError) -> Result:
+        """What a send error means for the row, by its `fault`: the one policy of every send."""
+        if error.fault is Fault.GONE or (
+            error.fault is Fault.DOUBTFUL and self._given_up(chat, error)
+        ):
+            self._doubts.pop(chat.id, None)
+            return Result(DeliveryStatus.FAILED, f"unreachable: {error}", unreachable=True)
+        wait = retry_in(error, row.attempts, BACKOFF_FIRST, BACKOFF_CAP)
+        if wait is None:
+            return Result(DeliveryStatus.FAILED, str(error))
+        if error.fault is Fault.WAIT:  # the platform's own pacing: never gives up
+            return Result(DeliveryStatus.PENDING, str(error), retry_in=wait)
+        useless = row.expires_at is not None and self.clock.later(wait) > row.expires_at
+        if useless or (row.expires_at is None and row.attempts + 1 >= MAX_ATTEMPTS):
+            return Result(DeliveryStatus.FAILED, f"gave up: {error}")
+        return Result(DeliveryStatus.PENDING, str(error), retry_in=wait)
+
+    def _given_up(self, chat: Chat, error: SendError) -> bool:
+        """Count a doubtful failure of the chat; true once they are enough, over long enough."""
+        failures = self._doubts.setdefault(chat.id, [])
+        failures.append(self.clock.now())
+        return len(failures) >= DOUBTS_TO_GIVE_UP and failures[-1] - failures[0] >= DOUBT_SPAN
 
     def text(self, row: Delivery, unit: Unit | None, missing: Sequence[FormRow] = ()) -> str | None:
         """The row's message for its unit, from the campaign as it is now (None: gone from it);
@@ -264,30 +353,43 @@ class Dispatcher:
     async def _record(
         self, row: Delivery, result: Result, text: str | None, prompt: list[str] | None = None
     ) -> None:
-        """Store the outcome; a sent part of the form becomes a prompt for its `prompt` rows."""
+        """Store the outcome, if this process's claim on the row still holds; a sent part of
+        the form becomes a prompt for its `prompt` rows."""
+        values: dict[str, Any] = {
+            "status": result.status,
+            "attempts": Delivery.attempts + 1,
+            "last_error": clean_text(result.error) if result.error else None,
+        }
+        if result.status is DeliveryStatus.SENT:
+            # what a database cannot store is cleaned the same on both: never a reason to resend
+            values |= {"text": clean_text(text) if text else text, "sent_at": self.clock.now()}
+            values["message_id"] = result.message_id
+        if result.retry_in is not None:
+            values["due_at"] = self.clock.later(result.retry_in)
         async with self.db.session() as session, session.begin():
-            stored = await session.get(Delivery, row.id)
-            assert stored is not None
-            stored.status = result.status
-            stored.attempts += 1
-            stored.last_error = result.error
-            if result.status is DeliveryStatus.SENT:
-                stored.text, stored.message_id = text, result.message_id
-                stored.sent_at = self.clock.now()
-                if prompt and result.message_id and row.unit_id is not None:
-                    answers.asked(
-                        session,
-                        self.campaign_key,
-                        row.chat_id,
-                        row.unit_id,
-                        result.message_id,
-                        PromptKind.SECTION,
-                        prompt,
-                    )
-            if result.retry_in is not None:
-                stored.due_at = self.clock.later(result.retry_in)
+            stored = await session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id, held_by(self.epoch))
+                .values(values)
+                .execution_options(synchronize_session=False)
+            )
+            if not stored.rowcount:
+                log.warning("delivery %s: claimed by a newer sender; outcome not recorded", row.id)
+                return
+            sent = result.status is DeliveryStatus.SENT and result.message_id
+            if sent and prompt and row.unit_id is not None:
+                answers.asked(
+                    session,
+                    self.campaign_key,
+                    row.chat_id,
+                    row.unit_id,
+                    str(result.message_id),
+                    PromptKind.SECTION,
+                    prompt,
+                )
             outcome = "retry" if result.status is DeliveryStatus.PENDING else str(result.status)
-            session.add(DeliveryAttempt(delivery_id=row.id, outcome=outcome, detail=result.error))
+            detail = clean_text(result.error) if result.error else None
+            session.add(DeliveryAttempt(delivery_id=row.id, outcome=outcome, detail=detail))
         log.info(
             "delivery %s %s -> chat %s: %s%s",
             row.id,
@@ -297,18 +399,14 @@ class Dispatcher:
             f" ({result.error})" if result.error else "",
         )
 
-    async def _postpone(
-        self, rows: list[Delivery], until: dt.datetime, only_claimed: bool = False
-    ) -> None:
-        """Put rows back untried, due no sooner than `until`, keeping their order
-        (`only_claimed`: those still marked as being sent)."""
+    async def _postpone(self, rows: list[Delivery], until: dt.datetime) -> None:
+        """Put rows back untried, due no sooner than `until`, keeping their order (those this
+        process still holds: a newer sender's claims are not ours to give back)."""
         if not rows:
             return
         async with self.db.session() as session, session.begin():
             for row in rows:
-                query = update(Delivery).where(Delivery.id == row.id)
-                if only_claimed:
-                    query = query.where(Delivery.status == DeliveryStatus.SENDING)
+                query = update(Delivery).where(Delivery.id == row.id, held_by(self.epoch))
                 await session.execute(
                     query.values(status=DeliveryStatus.PENDING, due_at=max(row.due_at, until))
                 )

@@ -12,16 +12,18 @@ import uuid
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign import units as core
 from bot.campaign.model import Campaign
 from bot.campaign.timeline import Delivery as TimelineDelivery
 from bot.campaign.timeline import Kind, timeline, useful_until
+from bot.channels.base import clean_text
 from bot.store.chats import UnitChat, active_unit_chats
-from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
+from bot.store.models import Chat, Delivery, DeliveryStatus, SenderEpoch, Unit
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +175,9 @@ async def broadcast(
     at: dt.datetime,
     tz: dt.tzinfo = dt.UTC,
 ) -> list[Delivery]:
-    """A coordinator's announcement: one row per active registered chat of `types` (or all)."""
+    """A coordinator's announcement: one row per active registered chat of `types` (or all).
+    Its text is cleaned here, at the door, of what no database stores alike (NUL)."""
+    text = clean_text(text)
     reference = f"broadcast-{uuid.uuid4().hex[:12]}"
     rows = [
         Delivery(
@@ -199,13 +203,49 @@ def _end_of_day(at: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tz)
 
 
+async def take_epoch(session: AsyncSession) -> int:
+    """The next sender epoch, now the current one: what this process claims with from now on,
+    and what fences out every process that sent before it."""
+    taken = await session.scalar(
+        update(SenderEpoch)
+        .where(SenderEpoch.id == 1)
+        .values(epoch=SenderEpoch.epoch + 1)
+        .returning(SenderEpoch.epoch)
+    )
+    if taken is None:  # the row the migration made is gone: start the count again above any
+        taken = (await session.scalar(select(func.max(Delivery.claim))) or 0) + 1
+        session.add(SenderEpoch(id=1, epoch=taken))
+        await session.flush()
+    return taken
+
+
+def _current(epoch: int) -> Any:
+    """True while `epoch` is the current sender's: in the statement that claims or records
+    (no row, as in a database emptied by hand, counts as epoch 0)."""
+    current = select(SenderEpoch.epoch).where(SenderEpoch.id == 1).scalar_subquery()
+    return func.coalesce(current, 0) == epoch
+
+
+def held_by(epoch: int) -> Any:
+    """The rows `epoch` claimed and nobody took back since: what it may record and give back
+    (a sent message is recorded even after a newer sender started, before it takes it back)."""
+    return and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claim == epoch)
+
+
+def sendable_by(epoch: int) -> Any:
+    """The rows `epoch` claimed, while it is still the current sender: what it may send."""
+    return and_(held_by(epoch), _current(epoch))
+
+
 async def claim_due(
     session: AsyncSession,
     now: dt.datetime,
     ids: Collection[int] | None = None,
     campaign: str | None = None,
+    epoch: int = 0,
 ) -> list[Delivery]:
-    """Flip due pending rows (of `campaign`, when given) to `sending`; return them, oldest first."""
+    """Flip due pending rows (of `campaign`, when given) to `sending` under `epoch`, if it is
+    still the current one; return them, oldest first."""
     query = select(Delivery.id).where(
         Delivery.status == DeliveryStatus.PENDING, Delivery.due_at <= now
     )
@@ -218,8 +258,8 @@ async def claim_due(
         return []
     claimed = await session.scalars(
         update(Delivery)
-        .where(Delivery.id.in_(due), Delivery.status == DeliveryStatus.PENDING)
-        .values(status=DeliveryStatus.SENDING)
+        .where(Delivery.id.in_(due), Delivery.status == DeliveryStatus.PENDING, _current(epoch))
+        .values(status=DeliveryStatus.SENDING, claim=epoch)
         .returning(Delivery)
         .execution_options(synchronize_session=False)
     )
@@ -227,14 +267,40 @@ async def claim_due(
 
 
 async def release_claims(session: AsyncSession) -> int:
-    """Rows a previous process claimed but never finished go back to pending (at start only:
-    then nothing is being sent). Returns how many."""
+    """Rows a previous process claimed but never finished go back to pending (at start only,
+    after `take_epoch`: then nothing is being sent). Returns how many."""
     released = await session.execute(
         update(Delivery)
         .where(Delivery.status == DeliveryStatus.SENDING)
         .values(status=DeliveryStatus.PENDING)
     )
     return released.rowcount
+
+
+async def release_stuck(
+    session: AsyncSession, epoch: int, keep: Collection[int] = (), older: bool = False
+) -> int:
+    """Claims no batch is sending any more go back to pending: this process's (the database
+    failed in the middle of a batch), but for `keep` (sent, their record still owed), and with
+    `older`, those of the processes before it (killed, or still recording what they sent)."""
+    mine = and_(Delivery.claim == epoch, Delivery.id.not_in(keep) if keep else true())
+    theirs = or_(Delivery.claim.is_(None), Delivery.claim != epoch) if older else false()
+    released = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.SENDING, or_(mine, theirs))
+        .values(status=DeliveryStatus.PENDING)
+        .execution_options(synchronize_session=False)
+    )
+    return released.rowcount
+
+
+async def claims_of_others(session: AsyncSession, epoch: int) -> int:
+    """How many rows earlier processes claimed and did not finish."""
+    query = select(func.count()).where(
+        Delivery.status == DeliveryStatus.SENDING,
+        or_(Delivery.claim.is_(None), Delivery.claim != epoch),
+    )
+    return await session.scalar(query) or 0
 
 
 async def cancel_chat(session: AsyncSession, chat: Chat) -> None:

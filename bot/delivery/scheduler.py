@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 JOB = "send"
 IDLE_CHECK = 60.0  # seconds: look at the outbox at least this often
 ERROR_PAUSE = 10.0  # seconds before looking again after the outbox could not be read
+RECORD_AGAIN = 2.0  # seconds before looking again while sent messages wait for their record
 
 
 class Sender:
@@ -78,6 +79,8 @@ class Sender:
         )
 
     async def _look(self) -> None:
+        if self.dispatcher.stopping:  # a look APScheduler started while `stop` waited
+            return
         self._running = asyncio.current_task()
         self._woken = False
         wait = IDLE_CHECK
@@ -87,6 +90,8 @@ class Sender:
                 due = await outbox.next_due(session, campaign=self.dispatcher.campaign_key)
             if due is not None:
                 wait = min(self.clock.seconds_until(due), IDLE_CHECK)
+            if self.dispatcher.owes_records:
+                wait = min(wait, RECORD_AGAIN)
         except Exception:  # the database or a bug: log it and keep serving
             log.exception("outbox: sending failed; looking again in %.0f s", ERROR_PAUSE)
             wait = ERROR_PAUSE

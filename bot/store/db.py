@@ -7,13 +7,16 @@ URL is normalised here and nowhere else.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.request import pathname2url
 
 import psycopg
 from alembic import command
@@ -22,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from psycopg import sql
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -34,6 +37,8 @@ from bot.campaign.checks import Invalid, Problem
 from bot.config import DEFAULT_DATABASE_URL
 from bot.store.batch import Batched
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 R = TypeVar("R")
 Work = Callable[[AsyncSession, Sequence[Any]], Awaitable[Sequence[Any]]]
@@ -41,6 +46,12 @@ Work = Callable[[AsyncSession, Sequence[Any]], Awaitable[Sequence[Any]]]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 PRIVATE_FOLDER, PRIVATE_FILE = 0o700, 0o600
 LOCK = 0x4C6F61  # "Loa": the advisory lock key of `loa run` on PostgreSQL
+HOLDS_LOCK = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND classid = 0 AND objid = :k AND objsubid = 1)"
+)
+HOLD_CHECK = 1.0  # seconds between checks that this process still holds the database
+HOLD_CHECK_TIMEOUT = 10.0  # seconds a check may take before the lock counts as lost
 
 # The asyncio driver for a URL that names none; psycopg 3 serves sync (Alembic CLI) and async.
 ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "psycopg"}
@@ -70,20 +81,21 @@ def database_url(raw: str | None = None) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def keep_private(database: Path) -> None:
-    """Unspent codes, names and figures are for Loa's user alone: the SQLite file is made (or
-    made again) 0600 before SQLite opens it, and its WAL and shared-memory files take its mode;
-    Loa's own folder (the default `var/`) is 0700. A folder the user chose keeps its mode."""
+def keep_private(database: Path, create: bool = False) -> None:
+    """Unspent codes, names and figures are for Loa's user alone: the SQLite file is made 0600
+    (`create`: made so before SQLite makes it), and its WAL and shared-memory files take its
+    mode; Loa's own folder (the default `var/`) is 0700. A folder the user chose keeps its mode.
+    Only an upgrade creates the file: `loa run` never makes an empty database by opening one."""
     try:
-        fd = os.open(database, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE)
+        fd = os.open(database, os.O_RDONLY | (os.O_CREAT if create else 0), PRIVATE_FILE)
     except OSError:
-        return  # not ours to make (a read-only place): SQLite says why when it opens it
+        return  # missing, or not ours to make (a read-only place): SQLite says why
     try:
         if os.fstat(fd).st_uid == os.geteuid():
             os.fchmod(fd, PRIVATE_FILE)
     finally:
         os.close(fd)
-    for suffix in ("-wal", "-shm", ".lock"):
+    for suffix in ("-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError, PermissionError):
             os.chmod(f"{database}{suffix}", PRIVATE_FILE)
     default = make_url(DEFAULT_DATABASE_URL).database
@@ -119,9 +131,17 @@ class Database:
             keep_private(Path(database))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+            if database and not _in_memory(database):
+                event.listen(self.engine.sync_engine, "do_connect", _sqlite_never_create)
         # Objects stay readable after commit: the bot hands them to templates and adapters.
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._batch: Batched[tuple[Work, Any], Any] = Batched(self._run_batch)
+        self.lost = asyncio.Event()  # set once this process no longer holds the database
+        self._lost_why = ""
+        self._check_hold: Callable[[], Awaitable[None]] | None = None
+        self._file_identity: tuple[int, int] | None = None  # (device, inode) of the file held
+        if self.file is not None:  # a commit into a deleted file would confirm what is lost
+            event.listen(self.engine.sync_engine, "commit", self._check_file_now)
 
     def __repr__(self) -> str:
         return f"Database({display_url(self.url)!r})"
@@ -142,7 +162,10 @@ class Database:
         return ask
 
     async def upgrade(self, revision: str = "head") -> None:
-        """Apply migrations up to `revision` on this engine (Alembic's shared-connection recipe)."""
+        """Apply migrations up to `revision` on this engine (Alembic's shared-connection recipe);
+        a SQLite file is made here, private, if it does not exist yet."""
+        if self.file is not None:
+            keep_private(Path(self.file), create=True)
         await self._alembic(command.upgrade, revision)
 
     async def downgrade(self, revision: str) -> None:
@@ -158,35 +181,142 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def only_instance(self) -> AsyncIterator[None]:
-        """Hold the database for this process: `loa run` takes back at start the claims a killed
-        predecessor left, which would be the live sender's claims if two ran at once.
+        """Hold the database for this process while serving: `loa run` takes back at start the
+        claims a killed predecessor left, which would be the live sender's claims if two ran.
 
-        PostgreSQL: a session advisory lock; SQLite: a lock on a file next to the database.
-        Raises `Invalid` when another process holds it.
+        PostgreSQL: a session advisory lock on a connection of its own; SQLite: a lock on the
+        database file itself, at its real path (a symlink or a deleted lock file cannot let a
+        second process in). The hold is checked every `HOLD_CHECK` seconds and by
+        `still_ours()`; once it is lost, `lost` is set. Raises `Invalid` when another process
+        holds it.
         """
         if self.engine.dialect.name == "postgresql":
-            async with self.engine.connect() as connection:
-                held = await connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK})
-                await connection.commit()
-                if not held:
-                    raise _running(self.url)
-                try:
-                    yield
-                finally:
-                    await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
-                    await connection.commit()
+            async with self._advisory_lock():
+                yield
             return
-        database = make_url(self.url).database
-        if not database or _in_memory(database):
+        path = self.file
+        if path is None:  # in memory: nobody else can reach it
             yield
             return
-        lock = os.open(f"{database}.lock", os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
-        with open(lock, "w") as lock_file:
+        try:
+            fd = os.open(path, os.O_RDONLY)  # never creates it: `loa db upgrade` does
+        except FileNotFoundError:
+            raise self.missing() from None
+        try:
             try:
-                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise _running(self.url) from None
+            held = os.fstat(fd)
+            self._file_identity = (held.st_dev, held.st_ino)
+            async with self._watching(self._check_file):
+                yield
+        finally:
+            # SQLite's own locks are POSIX locks, which closing any descriptor of the file drops:
+            # its connections go first.
+            await self.engine.dispose()
+            os.close(fd)
+
+    @contextlib.asynccontextmanager
+    async def _advisory_lock(self) -> AsyncIterator[None]:
+        async with self.engine.connect() as connection:
+            held = await connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK})
+            await connection.commit()
+            if not held:
+                raise _running(self.url)
+            asking = asyncio.Lock()  # the watch and `still_ours` share the connection
+
+            async def check() -> None:
+                async with asking:
+                    still = await asyncio.wait_for(
+                        connection.scalar(text(HOLDS_LOCK), {"k": LOCK}), HOLD_CHECK_TIMEOUT
+                    )
+                    await connection.commit()
+                if not still:
+                    raise DatabaseLost(self._lost_problem("lock_gone"))
+
+            try:
+                async with self._watching(check):
+                    yield
+            finally:
+                with contextlib.suppress(Exception):  # gone with its connection, if lost
+                    await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK})
+                    await connection.commit()
+
+    @contextlib.asynccontextmanager
+    async def _watching(self, check: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
+        """Run `check` every `HOLD_CHECK` seconds (and on `still_ours`) while the hold lasts."""
+        self._check_hold = check
+        watch = asyncio.create_task(self._watch(check))
+        try:
             yield
+        finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+            self._check_hold = None
+
+    async def _watch(self, check: Callable[[], Awaitable[None]]) -> None:
+        while not self.lost.is_set():
+            await asyncio.sleep(HOLD_CHECK)
+            with contextlib.suppress(DatabaseLost):
+                await self.still_ours()
+
+    async def still_ours(self) -> None:
+        """Raise `DatabaseLost` if this process no longer holds the database (its lock is gone,
+        its file deleted or replaced); nothing to check when it holds none."""
+        if self.lost.is_set():
+            raise DatabaseLost(self._lost_problem(self._lost_why))
+        if self._check_hold is None:
+            return
+        try:
+            await self._check_hold()
+        except DatabaseLost as exc:
+            self._lose(exc.problems[0].code.removeprefix("database_lost_"))
+            raise
+        except Exception as exc:  # the lock's connection is gone, so is the lock
+            log.error("database: the instance lock could not be checked (%s)", exc)
+            self._lose("lock_gone")
+            raise DatabaseLost(self._lost_problem("lock_gone")) from exc
+
+    def _lose(self, why: str) -> None:
+        if not self.lost.is_set():
+            self._lost_why = why
+            log.error("database: this process no longer holds %s (%s): stop sending", self, why)
+            self.lost.set()
+
+    def _lost_problem(self, why: str) -> list[Problem]:
+        return [Problem(("DATABASE_URL",), f"database_lost_{why}", {"url": display_url(self.url)})]
+
+    @property
+    def file(self) -> str | None:
+        """A SQLite database's file, symlinks resolved; None for an in-memory one or a server."""
+        database = make_url(self.url).database
+        if self.engine.dialect.name != "sqlite" or not database or _in_memory(database):
+            return None
+        return os.path.realpath(database)
+
+    def missing(self) -> Invalid:
+        """The error of `loa run` for a database that does not exist yet."""
+        return Invalid(
+            [Problem(("DATABASE_URL",), "database_missing", {"url": display_url(self.url)})]
+        )
+
+    async def _check_file(self) -> None:
+        self._check_file_now()
+
+    def _check_file_now(self, *_: Any) -> None:
+        """Raise `DatabaseLost` when the file this process opened is no longer at its path
+        (deleted, or replaced): what would be written now would be lost."""
+        if self._file_identity is None or self.file is None:
+            return
+        try:
+            now = os.stat(self.file)
+        except FileNotFoundError:
+            self._lose("file_gone")
+            raise DatabaseLost(self._lost_problem("file_gone")) from None
+        if (now.st_dev, now.st_ino) != self._file_identity:
+            self._lose("file_gone")
+            raise DatabaseLost(self._lost_problem("file_gone"))
 
     async def _run_batch(self, asked: Sequence[tuple[Work, Any]]) -> list[Any]:
         """One transaction: each work once, with its items in the order asked."""
@@ -216,6 +346,28 @@ class Database:
             await connection.run_sync(_run_alembic, action, revision)
 
 
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error may pass if the work is done again: SQLite busy or locked,
+    PostgreSQL's serialization failures and deadlocks, a connection lost or refused."""
+    if not isinstance(exc, DBAPIError) or isinstance(exc.orig, DatabaseLost):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
+        return True
+    if isinstance(orig, psycopg.OperationalError):  # the server went away or refused
+        return True
+    return isinstance(exc, OperationalError) and any(
+        busy in str(orig).lower() for busy in ("database is locked", "database table is locked")
+    )
+
+
+class DatabaseLost(Invalid):
+    """This process no longer holds its database: its lock is gone, or its file was deleted.
+    Whatever it would send or write now could be sent twice or lost: it must stop."""
+
+
 def _running(url: str) -> Invalid:
     return Invalid([Problem(("DATABASE_URL",), "instance_running", {"url": display_url(url)})])
 
@@ -232,6 +384,16 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def _run_alembic(connection: Connection, action: Any, revision: str) -> None:
     action(alembic_config(connection), revision)
+
+
+def _sqlite_never_create(
+    _dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+) -> None:
+    """Open the file read-write, never create it: a connection opened after the file was deleted
+    would otherwise make an empty database there and confirm what goes into it (only
+    `Database.upgrade` makes the file)."""
+    cargs[0] = f"file:{pathname2url(os.path.abspath(cargs[0]))}?mode=rw"
+    cparams["uri"] = True
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

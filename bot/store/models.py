@@ -167,6 +167,17 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    claim: Mapped[int | None]  # the sender epoch that claimed it (`SenderEpoch`): fences records
+
+
+class SenderEpoch(Base):
+    """One row: the epoch of the process that sends now. Each `loa run` takes the next one at
+    start, so a process that lost its instance lock can neither claim nor record any more."""
+
+    __tablename__ = "sender_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    epoch: Mapped[int] = mapped_column(default=0)
 
 
 class DeliveryAttempt(Base):

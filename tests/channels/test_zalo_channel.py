@@ -20,6 +20,7 @@ import pytest
 from bot.campaign.checks import Invalid
 from bot.channels import zalo as zalo_module
 from bot.channels.base import (
+    ChatMaybeGone,
     ChatType,
     ChatUnreachable,
     Event,
@@ -28,6 +29,7 @@ from bot.channels.base import (
     SendError,
     TemporaryFailure,
 )
+from bot.channels.pacing import Pacers
 from bot.channels.webhook import Webhook
 from bot.channels.zalo import (
     NotText,
@@ -441,9 +443,9 @@ async def test_send_errors_are_mapped_to_the_channels_errors(
 ) -> None:
     group, lan = people["group"], people["lan"]
     sandbox.remove_bot(group, TOKEN)
-    with pytest.raises(ChatUnreachable):
+    with pytest.raises(ChatMaybeGone):  # Zalo's 403: maybe gone, maybe its own failure
         await polling.send(group, "còn ai không")
-    with pytest.raises(ChatUnreachable):  # she never wrote to the bot
+    with pytest.raises(ChatMaybeGone):  # she never wrote to the bot
         await polling.send(lan, "chào")
     with pytest.raises(ChatUnreachable):
         await polling.send("0123456789abcdef0123", "ai đây")
@@ -468,7 +470,7 @@ async def test_send_errors_are_mapped_to_the_channels_errors(
 @pytest.mark.parametrize(
     ("status", "description", "expected"),
     [
-        (403, "Forbidden", ChatUnreachable),
+        (403, "Forbidden", ChatMaybeGone),  # Zalo's internal server error, not "blocked"
         (400, "Bad Request: chat not found", ChatUnreachable),
         (404, "Not found", ChatUnreachable),
         (400, "Bad Request: text must be 1 to 2000 characters", SendError),
@@ -552,7 +554,7 @@ async def test_the_token_never_reaches_the_logs(
         await inbox.next(timeout=4)
         await channel.send(people["lan"], "chào Lan")
         sandbox.remove_bot(people["group"], TOKEN)
-        with pytest.raises(ChatUnreachable):
+        with pytest.raises(ChatMaybeGone):
             await channel.send(people["group"], "x")
     finally:
         await channel.stop()
@@ -667,3 +669,34 @@ def test_settings_read_the_zalo_webhook_and_rates(tmp_path) -> None:
     assert TOKEN not in repr(settings)
     with pytest.raises(Invalid):
         Settings.from_env({"ZALO_WEBHOOK_PORT": "x"}, env_file=str(tmp_path / "none.env"))
+
+
+async def test_a_429_as_an_html_page_closes_the_gate_with_a_growing_jittered_silence(
+    sandbox: ZaloSandbox, polling: ZaloChannel, people: dict[str, str]
+) -> None:
+    """Zalo's 429 may come as a page with no Retry-After: every send waits, each 429 in a row
+    longer (doubling from RETRY_AFTER, times 1 to 1.5), and a send that goes through resets it."""
+    lan = people["group"]  # the bot is a member there
+    sandbox.rate_limit_form = "html"
+    waits = []
+    for _ in range(3):
+        sandbox.fail_next("sendMessage", 1, 429, "Too Many Requests")
+        with pytest.raises(RetryLater) as later:
+            await polling.send(lan, "chậm lại")
+        waits.append(later.value.retry_after)
+        assert polling.gate.until - asyncio.get_running_loop().time() > waits[-1] - 0.1
+        polling.gate.until = 0.0  # not waited out here: the test would take half a minute
+    assert 5 <= waits[0] <= 7.5 and 10 <= waits[1] <= 15 and 20 <= waits[2] <= 30, waits
+    await polling.send(lan, "đã qua")
+    sandbox.fail_next("sendMessage", 1, 429, "Too Many Requests")
+    with pytest.raises(RetryLater) as again:
+        await polling.send(lan, "lại chậm")
+    assert again.value.retry_after <= 7.5  # the streak was broken
+
+
+async def test_idle_per_chat_pacers_are_forgotten() -> None:
+    pacers = Pacers(per_second=1000, keep=10)
+    for chat in range(100):
+        await pacers.wait(chat)
+        await asyncio.sleep(0.002)  # its next slot (1 ms on) is past: idle
+    assert len(pacers) <= 10

@@ -156,6 +156,7 @@ async def start_world(sandbox: TelegramSandbox, db: Database, clock: Clock, **ch
         {"telegram": telegram},
         coordinators=frozenset({f"telegram:{coordinator.id}"}),
         clock=clock,
+        notice_every=0,  # each notice as it comes: these conversations read them one by one
     )
     await loa.start()
     world = World(sandbox, loa, db, coordinator)

@@ -31,6 +31,12 @@ def environment(tmp_path, sandbox, **extra) -> dict[str, str]:
 
 
 async def start(tmp_path, env) -> asyncio.subprocess.Process:
+    """`loa run`, after `loa db upgrade` has made its database (`loa run` never makes one)."""
+    upgrade = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "db", "upgrade", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert await upgrade.wait() == 0
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
         cwd=tmp_path, env=env,

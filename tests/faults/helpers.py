@@ -14,7 +14,8 @@ from bot.app import Loa
 from bot.campaign.loader import load_campaign
 from bot.campaign.units import Unit as CsvUnit
 from bot.channels.telegram import TelegramChannel, TelegramLimits
-from bot.delivery.clock import Clock
+from bot.conversation.registration import codes_expire
+from bot.delivery.clock import Clock, CompressedClock
 from bot.sandbox.telegram import TelegramSandbox
 from bot.store import chats
 from bot.store.db import Database
@@ -75,9 +76,10 @@ async def start_loa(
     token: str,
     limits: TelegramLimits,
     coordinator: int | None = None,
+    clock: Clock | None = None,
 ) -> Loa:
     """Loa in this process on the Lạc Thủy campaign, at the real time (the 2023 week is over,
-    so nothing of its timeline is planned: only broadcasts go out)."""
+    so nothing of its timeline is planned: only broadcasts go out), or at `clock`'s."""
     telegram = TelegramChannel(
         token,
         api_base_url=sandbox.base_url,
@@ -90,10 +92,17 @@ async def start_loa(
         db,
         {"telegram": telegram},
         coordinators=frozenset({f"telegram:{coordinator}"} if coordinator else ()),
-        clock=Clock(),
+        clock=clock or Clock(),
     )
     await loa.start()
     return loa
+
+
+def registering_clock() -> Clock:
+    """Real time running from the last day the Lạc Thủy codes work (a week after its report
+    deadline): the units can still register, and its whole timeline is past."""
+    campaign = load_campaign(SCHEDULES / SEEDS["lac-thuy"])
+    return CompressedClock(codes_expire(campaign) - dt.timedelta(days=1), factor=1.0)
 
 
 async def rows(db: Database) -> list[Delivery]:

@@ -36,9 +36,9 @@ async def test_the_database_folder_and_files_are_private(home):
     assert mode(home / "var") == 0o700
     assert mode(home / "var" / "loa.db") == 0o600
     db = Database()
-    async with db, db.only_instance(), db.engine.connect():  # the lock, the WAL and its index
+    async with db, db.only_instance(), db.engine.connect():  # the WAL and its index
         made = sorted(p.name for p in (home / "var").iterdir())
-        assert made == ["loa.db", "loa.db-shm", "loa.db-wal", "loa.db.lock"]
+        assert made == ["loa.db", "loa.db-shm", "loa.db-wal"]  # the lock is on loa.db itself
         assert all(mode(home / "var" / name) == 0o600 for name in made)
 
 
