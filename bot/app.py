@@ -165,9 +165,9 @@ class Loa:
             await self._handle_surely(event)
 
     async def _handle_surely(self, event: Event) -> None:
-        """`_handle_once`, done again while the database is only busy (for up to `BUSY_BOUND`
-        seconds); when it still cannot be done, whoever wrote is told to send it again, and a
-        resend of the message may do it."""
+        """`_handle` unless the message is a platform's resend, done again while the database is
+        only busy (for up to `BUSY_BOUND` seconds); when it still cannot be done, whoever wrote
+        is told to send it again, and a resend of the message may do it."""
         message = event if isinstance(event, InboundMessage) and event.message_id else None
         key = UpdateKey(message.platform, message.chat_id, message.message_id) if message else None
         first: bool | None = None  # whether the message is new, once known: asked only once
