@@ -34,6 +34,7 @@ from bot.campaign.timeline import timeline
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.delivery.clock import CompressedClock
+from bot.delivery.notices import EVERY as NOTICE_EVERY
 from bot.messages import render
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.sandbox.zalo import ZaloSandbox
@@ -340,6 +341,8 @@ async def run(out: TextIO, seconds: float = 60) -> int:
                 channels,
                 coordinators=frozenset({f"telegram:{demo.coordinator}"}),
                 clock=demo.clock,
+                # a minute of the campaign's time between notice digests, as in real life
+                notice_every=NOTICE_EVERY / demo.clock.factor,
             )
             observer = asyncio.create_task(demo.observe())
             await loa.start()

@@ -27,6 +27,7 @@ async def test_start_in_a_private_chat_tells_the_person_their_id_for_loa_admins(
         f"Mã người dùng của bạn (cơ quan dùng mã này để giao quyền điều phối): telegram:{teacher.id}"
         in reply
     )
+    assert "\nMã người dùng của bạn" in reply  # a line of its own
     group = await world.group("Tổ Văn", teacher)
     assert "Mã người dùng" not in await teacher.asks(group, "/start")
 
