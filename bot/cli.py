@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import datetime as dt
 import json
 import logging
 import sqlite3
@@ -31,8 +30,10 @@ from bot.campaign.timeline import timeline
 from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
 from bot.config import Settings
 from bot.messages import describe, render, render_delivery
+from bot.ops.env import Env
+from bot.ops.figures import gather
 from bot.outfile import write_whole
-from bot.stats.export import FORMATS, gather, writer
+from bot.stats.formats import FORMATS, writer
 from bot.store.db import Database, DatabaseLost, display_url
 from bot.store.models import AuditEntry
 from bot.store.units import import_units, list_units
@@ -298,7 +299,7 @@ def _export(args: argparse.Namespace) -> int:
     async def write(db: Database) -> str:
         began = time.perf_counter()
         print(render("export_started", output=output), file=sys.stderr)
-        export = await gather(db, campaign, key, dt.datetime.now(dt.UTC))
+        export = await gather(Env(db, campaign, key))
         try:
             # Loa's own default name is replaced: running an export again should refresh it.
             replace = args.force or args.output is None

@@ -36,9 +36,11 @@ from bot.channels.zalo import ZaloChannel
 from bot.delivery.clock import CompressedClock
 from bot.delivery.notices import EVERY as NOTICE_EVERY
 from bot.messages import render
+from bot.ops.env import Env
+from bot.ops.figures import gather
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.sandbox.zalo import ZaloSandbox
-from bot.stats.export import FORMATS, gather, writer
+from bot.stats.formats import FORMATS, writer
 from bot.store.db import Database
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
 from bot.store.units import import_units
@@ -296,13 +298,13 @@ class Demo:
         }
 
 
-async def export(db: Database, campaign: Any, key: str, at: dt.datetime) -> list[Path]:
+async def export(env: Env) -> list[Path]:
     """The table, the long form and the report, as a coordinator would take them."""
     EXPORTS.mkdir(parents=True, exist_ok=True)
-    exported = await gather(db, campaign, key, at)
+    exported = await gather(env)
     paths = []
     for fmt in FORMATS:
-        path = EXPORTS / f"tong-hop-{key}.{fmt}"
+        path = EXPORTS / f"tong-hop-{env.campaign_key}.{fmt}"
         with path.open("wb") as out:
             writer(fmt)(exported, out)
         paths.append(path)
@@ -353,7 +355,7 @@ async def run(out: TextIO, seconds: float = 60) -> int:
                 await loa.stop()
                 observer.cancel()
             report = await demo.report()
-            files = await export(db, campaign, "lac-thuy-2023", demo.clock.now())
+            files = await export(Env(db, campaign, "lac-thuy-2023", demo.clock))
             print(
                 render(
                     "demo",

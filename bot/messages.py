@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bot.campaign.checks import Problem
 from bot.campaign.model import Campaign, FormRow
 from bot.campaign.timeline import Delivery
-from bot.conversation.grammar import part_names
+from bot.stats.grammar import part_names
 
 MESSAGES_DIR = Path(
     os.environ.get("LOA_MESSAGES", Path(__file__).resolve().parent.parent / "messages")

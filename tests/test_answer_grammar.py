@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.campaign.model import AnswerKind, FormRow
-from bot.conversation.grammar import (
+from bot.stats.grammar import (
     MAX_COUNT,
     MAX_MONEY,
     MAX_TEXT,

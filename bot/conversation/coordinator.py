@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 import logging
 import re
 from collections import defaultdict
@@ -17,8 +16,10 @@ from bot.campaign.model import Campaign, parse_time
 from bot.channels.base import InboundMessage, SendError, Unsupported
 from bot.delivery import outbox
 from bot.messages import render
+from bot.ops.env import Env
+from bot.ops.figures import gather
 from bot.stats import table
-from bot.stats.export import FORMATS, Export, gather, writer
+from bot.stats.formats import FORMATS, written
 from bot.store import answers, audit, chats
 from bot.store.db import is_transient
 from bot.store.models import Chat, DeliveryStatus
@@ -206,8 +207,8 @@ async def export(loa: Loa, message: InboundMessage, args: str) -> None:
         await loa.reply(message, "replies/export_unsupported", fmt=fmt)
         return
     await loa.reply(message, "replies/export_started")  # a big table takes a few seconds
-    exported = await gather(loa.db, loa.campaign, loa.campaign_key, loa.clock.now())
-    content = await asyncio.to_thread(_written, exported, fmt)
+    exported = await gather(Env(loa.db, loa.campaign, loa.campaign_key, loa.clock))
+    content = await asyncio.to_thread(written, exported, fmt)
     name = f"tong-hop-{loa.campaign_key}.{fmt}"
     caption = render("replies/export_caption", campaign=loa.campaign, export=exported)
     try:
@@ -217,9 +218,3 @@ async def export(loa: Loa, message: InboundMessage, args: str) -> None:
     except SendError as exc:
         log.warning("/xuat: the file could not be sent: %s", exc)
         await loa.reply(message, "replies/export_failed")
-
-
-def _written(exported: Export, fmt: str) -> bytes:
-    out = io.BytesIO()
-    writer(fmt)(exported, out)
-    return out.getvalue()

@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign.model import Form, FormRow
 from bot.channels.base import InboundMessage
-from bot.conversation import grammar
-from bot.conversation.grammar import Accepted, Rejected, Value
-from bot.stats import table
+from bot.stats import grammar, table
+from bot.stats.grammar import Accepted, Rejected, Value
 from bot.store import answers, chats
 from bot.store.models import Chat, Prompt, PromptKind, Unit
 from bot.store.units import unit_by_code

@@ -23,10 +23,10 @@ from docx.shared import Cm, Length, Pt
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from bot.conversation.grammar import show
 from bot.messages import catalogue, render
 from bot.stats import table
 from bot.stats.export import Export
+from bot.stats.grammar import show
 
 _TABLE = "[bảng]"
 _FONT = "Times New Roman"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.campaign.model import AnswerKind, Form, FormRow
-from bot.conversation.grammar import Value
+from bot.stats.grammar import Value
 
 Answers = Mapping[str, Value]  # form row code -> value
 

@@ -28,10 +28,10 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.campaign.model import Form, FormRow
-from bot.conversation.grammar import printable
 from bot.messages import catalogue, environment
 from bot.stats import table
 from bot.stats.export import Export
+from bot.stats.grammar import printable
 
 Cell = int | str | None
 _SLOT = "@@LOA-SLOT-{}@@"

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Text, bindparam, cast, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conversation.grammar import Value
+from bot.stats.grammar import Value
 from bot.store.models import Answer, Prompt, PromptKind, utcnow
 
 
