@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from typing import Any
 
+from bot.address import Address
 from bot.campaign.model import Campaign
 from bot.channels.base import (
     BotAdded,
@@ -33,6 +34,7 @@ from bot.delivery.notices import EVERY as NOTICE_EVERY
 from bot.delivery.notices import Notice, Notices
 from bot.delivery.scheduler import Sender
 from bot.messages import command_menu, render
+from bot.ops.env import Env
 from bot.store import answers
 from bot.store import chats as chats_store
 from bot.store.db import Database, is_transient
@@ -91,6 +93,7 @@ class Loa:
             db, campaign, campaign_key, channels, self.chat_unreachable, self.chat_moved, self.clock
         )
         self.sender = Sender(self.dispatcher, db, self.clock, campaign.tz)
+        self._env = Env(db, campaign, campaign_key, self.clock, self.wake)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks = KeyedLocks()
         self.handled = HandledUpdates(db)  # a platform's resend acts once
@@ -148,6 +151,14 @@ class Loa:
         await self.notices.close()
         for channel in self.channels.values():
             await channel.stop()
+
+    @property
+    def env(self) -> Env:
+        """What the operations work on (`bot.ops`)."""
+        return self._env
+
+    def channel(self, platform: str) -> Channel:
+        return self.channels[platform]
 
     def wake(self) -> None:
         """Something new is due (a broadcast, a late registration): look at the outbox now."""
@@ -211,14 +222,14 @@ class Loa:
         """Answer in the chat the message came from (`private` tells templates which kind);
         the id of the message sent, None if it could not be."""
         private = message.chat_type is ChatType.PRIVATE
-        return await self.say(
-            message.platform, message.chat_id, template, private=private, **context
-        )
+        to = Address(message.platform, message.chat_id)
+        return await self.say(to, template, private=private, **context)
 
-    async def say(self, platform: str, chat_id: str, template: str, **context: Any) -> str | None:
+    async def say(self, to: Address, template: str, **context: Any) -> str | None:
         """Send a rendered reply now, riding out a 429 or a 5xx; a failure is logged, never
         raised (the person can ask again; scheduled messages go through the outbox)."""
         text = render(template, campaign=self.campaign, **context)
+        platform, chat_id = to.platform, to.id
         for tries in range(REPLY_TRIES):
             try:
                 return await self.channels[platform].send(chat_id, text)
@@ -246,17 +257,15 @@ class Loa:
     async def _send_notices(self, coordinator: str, notices: list[Notice]) -> None:
         """One message for a coordinator's notices, after any answer to their own command:
         it waits for their private chat like a message of theirs would."""
-        platform, user_id = coordinator.split(":", 1)
-        async with self._chat_locks.hold((platform, user_id)):
+        to = Address.parse(coordinator)
+        async with self._chat_locks.hold((to.platform, to.id)):
             if len(notices) == 1:
-                await self.say(platform, user_id, notices[0].template, **notices[0].context)
+                await self.say(to, notices[0].template, **notices[0].context)
                 return
             groups: dict[str, list[dict[str, Any]]] = {}
             for notice in notices:
                 groups.setdefault(notice.template, []).append(notice.context)
-            await self.say(
-                platform, user_id, "replies/notices_digest", groups=groups, count=len(notices)
-            )
+            await self.say(to, "replies/notices_digest", groups=groups, count=len(notices))
 
     async def chat_moved(self, platform: str, old_id: str, new_id: str) -> None:
         """A send learnt the chat's new address before its update did."""

@@ -203,7 +203,7 @@ async def export(loa: Loa, message: InboundMessage, args: str) -> None:
     if fmt not in FORMATS:
         await loa.reply(message, "replies/export_usage", formats=FORMATS)
         return
-    if not loa.channels[message.platform].sends_files:
+    if not loa.channel(message.platform).sends_files:
         await loa.reply(message, "replies/export_unsupported", fmt=fmt)
         return
     await loa.reply(message, "replies/export_started")  # a big table takes a few seconds
@@ -212,7 +212,7 @@ async def export(loa: Loa, message: InboundMessage, args: str) -> None:
     name = f"tong-hop-{loa.campaign_key}.{fmt}"
     caption = render("replies/export_caption", campaign=loa.campaign, export=exported)
     try:
-        await loa.channels[message.platform].send_document(message.chat_id, name, content, caption)
+        await loa.channel(message.platform).send_document(message.chat_id, name, content, caption)
     except Unsupported:
         await loa.reply(message, "replies/export_unsupported", fmt=fmt)
     except SendError as exc:

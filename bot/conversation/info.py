@@ -25,7 +25,7 @@ async def start(loa: Loa, message: InboundMessage, args: str) -> None:
     )
     if coordinator and message.chat_type is ChatType.PRIVATE:  # now the bot may write to them
         everyone, extra = command_menu()
-        await loa.channels[message.platform].set_coordinator_commands(
+        await loa.channel(message.platform).set_coordinator_commands(
             [*everyone, *extra], message.user_id
         )
 

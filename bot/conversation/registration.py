@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.address import Address
 from bot.campaign.model import Campaign
 from bot.channels.base import BotAdded, BotRemoved, ChatMoved, ChatType, InboundMessage
 from bot.delivery import outbox
@@ -193,7 +194,7 @@ async def unregister(loa: Loa, message: InboundMessage, args: str) -> None:
     if args and loa.is_coordinator(message.sender):
         await _unregister_unit(loa, message, args.split()[0])
         return
-    allowed = loa.is_coordinator(message.sender) or await loa.channels[message.platform].is_admin(
+    allowed = loa.is_coordinator(message.sender) or await loa.channel(message.platform).is_admin(
         message.chat_id, message.user_id
     )
     async with loa.db.session() as session, session.begin():
@@ -226,7 +227,9 @@ async def _unregister_unit(loa: Loa, message: InboundMessage, code: str) -> None
     for chat in bound:
         if chat.active:
             await loa.say(
-                chat.platform, chat.external_id, "replies/unregistered_by_office", unit=unit
+                Address(chat.platform, chat.external_id),
+                "replies/unregistered_by_office",
+                unit=unit,
             )
 
 
@@ -242,7 +245,7 @@ async def bot_added(loa: Loa, event: BotAdded) -> None:
         if unit is not None:
             target = UnitChat(chat, unit)
             await outbox.plan_chat(session, loa.campaign_key, loa.campaign, target, loa.clock.now())
-    await loa.say(event.platform, event.chat_id, "replies/added", unit=unit)
+    await loa.say(Address(event.platform, event.chat_id), "replies/added", unit=unit)
     if unit is not None:
         loa.wake()
         await loa.notify_coordinators("replies/chat_back_notice", chat=chat, unit=unit)
