@@ -39,7 +39,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.campaign.checks import Invalid, Problem
+from bot.errors import Invalid, Problem
 from bot.channels.base import (
     BotAdded,
     BotRemoved,
@@ -57,6 +57,7 @@ from bot.channels.base import (
     send_parts,
     split_text,
 )
+from bot.channels.defaults import TELEGRAM_API, TELEGRAM_LIMITS, TelegramLimits
 from bot.channels.pacing import Gate, Pacer, Pacers
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
@@ -65,7 +66,6 @@ from bot.channels.webhook import (
     WebhookLimits,
     WebhookServer,
 )
-from bot.config import TELEGRAM_API
 
 # Opt in to PTB's coming behaviour: durations (RetryAfter.retry_after) as timedelta, no warning.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -90,16 +90,6 @@ _GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
-@dataclass(frozen=True)
-class TelegramLimits:
-    """Telegram's flood limits: messages a second overall, a minute per group, a second per
-    private chat (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this)."""
-
-    overall_per_second: float = 30
-    group_per_minute: float = 20
-    private_per_second: float = 1
-
-
 class ChatRateLimiter(AIORateLimiter):
     """PTB's limiter, shaped so that Telegram never answers 429.
 
@@ -110,7 +100,7 @@ class ChatRateLimiter(AIORateLimiter):
     data prompts to a principal must not come back as 429s.
     """
 
-    def __init__(self, limits: TelegramLimits = TelegramLimits()) -> None:
+    def __init__(self, limits: TelegramLimits = TELEGRAM_LIMITS) -> None:
         burst = max(1, min(GROUP_BURST, int(limits.group_per_minute) // 4))
         steady = max(limits.group_per_minute - burst, 1)
         super().__init__(
@@ -160,7 +150,7 @@ class TelegramChannel:
         *,
         api_base_url: str = TELEGRAM_API,
         webhook: Webhook | None = None,
-        limits: TelegramLimits = TelegramLimits(),
+        limits: TelegramLimits = TELEGRAM_LIMITS,
         poll_timeout: float = 10,
         on_trouble: Trouble | None = None,
         webhook_limits: WebhookLimits = WEBHOOK_LIMITS,

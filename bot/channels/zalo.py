@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 
-from bot.campaign.checks import Invalid, Problem
+from bot.errors import Invalid, Problem
 from bot.channels.base import (
     ChatMaybeGone,
     ChatType,
@@ -54,6 +54,7 @@ from bot.channels.base import (
     send_parts,
     split_text,
 )
+from bot.channels.defaults import ZALO_API, ZALO_LIMITS, ZaloLimits
 from bot.channels.pacing import Gate, Pacer, Pacers
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
@@ -63,7 +64,6 @@ from bot.channels.webhook import (
     WebhookServer,
 )
 from bot.channels.zalo_api import JSON, RETRY_AFTER, ZaloApiError, ZaloBotApi, ZaloNetworkError
-from bot.config import ZALO_API
 from bot.messages import render
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,6 @@ HINT_EVERY = 60.0  # seconds: one text-only hint per chat, however many stickers
 
 
 @dataclass(frozen=True)
-class ZaloLimits:
-    """How fast Loa sends. Zalo publishes no rate, so these stay well below any likely quota."""
-
-    overall_per_second: float = 5
-    chat_per_second: float = 1
-
-
-@dataclass(frozen=True)
 class NotText:
     """An image or a sticker: someone tried to answer with something Loa cannot read."""
 
@@ -112,7 +104,7 @@ class ZaloChannel:
         *,
         api_base_url: str = ZALO_API,
         webhook: Webhook | None = None,
-        limits: ZaloLimits = ZaloLimits(),
+        limits: ZaloLimits = ZALO_LIMITS,
         poll_timeout: float = 30,
         transport: httpx.AsyncBaseTransport | None = None,
         webhook_limits: WebhookLimits = WEBHOOK_LIMITS,

@@ -33,8 +33,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.campaign.checks import Invalid, Problem
 from bot.config import DEFAULT_DATABASE_URL
+from bot.errors import DatabaseLost, Invalid, Problem
 from bot.store.batch import Batched
 
 log = logging.getLogger(__name__)
@@ -361,11 +361,6 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and any(
         busy in str(orig).lower() for busy in ("database is locked", "database table is locked")
     )
-
-
-class DatabaseLost(Invalid):
-    """This process no longer holds its database: its lock is gone, or its file was deleted.
-    Whatever it would send or write now could be sent twice or lost: it must stop."""
 
 
 def _running(url: str) -> Invalid:
