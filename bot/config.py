@@ -170,7 +170,7 @@ def _webhook_secret(secret: str | None, url: str | None) -> str | None:
 
 
 def _log_level(text: str | None) -> str:
-    level = (text or "INFO").upper()
+    level = (text or DEFAULT_LOG_LEVEL).upper()
     if level not in _LEVELS:
         raise Invalid([Problem(("LOA_LOG_LEVEL",), "log_level", {"value": text, "known": _LEVELS})])
     return level

@@ -11,7 +11,8 @@ from bot.campaign.yamlfile import FieldPath
 
 # Defined in bot.errors (every layer raises or reads them); `Invalid` is named here too, where
 # the loaders have always found it.
-from bot.errors import Invalid, Problem  # noqa: F401
+from bot.errors import Invalid as Invalid
+from bot.errors import Problem as Problem
 
 
 def check_campaign(campaign: Campaign) -> list[Problem]:

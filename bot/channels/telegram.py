@@ -13,10 +13,16 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, InputFile, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InputFile,
+    Message,
+    Update,
+)
 from telegram._utils.types import JSONDict
 from telegram.constants import ChatMemberStatus, MessageLimit
 from telegram.constants import ChatType as TgChatType
@@ -36,23 +42,18 @@ from telegram.ext import (
     ChatMemberHandler,
     ContextTypes,
     MessageHandler,
+    Updater,
     filters,
 )
 
-from bot.errors import Invalid, Problem
 from bot.channels.base import (
     BotAdded,
     BotRemoved,
-    ChatAddressChanged,
     ChatMoved,
     ChatType,
-    ChatUnreachable,
     Event,
     EventHandler,
     InboundMessage,
-    RetryLater,
-    SendError,
-    TemporaryFailure,
     clean_text,
     send_parts,
     split_text,
@@ -65,6 +66,15 @@ from bot.channels.webhook import (
     Webhook,
     WebhookLimits,
     WebhookServer,
+)
+from bot.errors import (
+    ChatAddressChanged,
+    ChatUnreachable,
+    Invalid,
+    Problem,
+    RetryLater,
+    SendError,
+    TemporaryFailure,
 )
 
 # Opt in to PTB's coming behaviour: durations (RetryAfter.retry_after) as timedelta, no warning.
@@ -112,7 +122,7 @@ class ChatRateLimiter(AIORateLimiter):
         self._private = Pacers(limits.private_per_second)
         self.gate = Gate()  # the 429 gate: closed by any 429, for every request
 
-    async def process_request(  # type: ignore[override]
+    async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
         args: Any,
@@ -181,6 +191,12 @@ class TelegramChannel:
         self.app.add_error_handler(self._on_error)
 
     @property
+    def _updater(self) -> Updater:
+        """PTB's long poller: the builder makes one, as it was not told not to."""
+        assert self.app.updater is not None
+        return self.app.updater
+
+    @property
     def username(self) -> str:
         return self.app.bot.username
 
@@ -194,7 +210,7 @@ class TelegramChannel:
                 self.webhook.url, secret_token=self.webhook.secret, allowed_updates=UPDATES
             )
         else:
-            await self.app.updater.start_polling(
+            await self._updater.start_polling(
                 timeout=dt.timedelta(seconds=self.poll_timeout),
                 allowed_updates=UPDATES,
                 bootstrap_retries=-1,  # deleteWebhook, just after getMe: the link may flap
@@ -236,8 +252,8 @@ class TelegramChannel:
     async def stop(self) -> None:
         if self.server is not None:
             await self.server.stop()
-        if self.app.updater.running:
-            await self.app.updater.stop()
+        if self._updater.running:
+            await self._updater.stop()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -330,8 +346,6 @@ class TelegramChannel:
         if text is None:  # a command for another bot in the group
             return
         title = clean_text(chat.title or chat.full_name or "")
-        replied = message.reply_to_message
-        to_bot = replied and replied.from_user and replied.from_user.id == self.app.bot.id
         await self._emit(
             InboundMessage(
                 platform=PLATFORM,
@@ -344,7 +358,7 @@ class TelegramChannel:
                 text=text,
                 message_id=str(message.message_id),
                 at=message.date,
-                reply_to=str(replied.message_id) if to_bot else None,
+                reply_to=_reply_to_bot(message.reply_to_message, self.app.bot.id),
             )
         )
 
@@ -390,6 +404,13 @@ class TelegramChannel:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: handling an update failed", exc_info=context.error)
+
+
+def _reply_to_bot(replied: Message | None, bot_id: int) -> str | None:
+    """The id of the bot's message a message answers; None when it answers none of the bot's."""
+    if replied is None or replied.from_user is None or replied.from_user.id != bot_id:
+        return None
+    return str(replied.message_id)
 
 
 def _log_trouble(what: str, detail: str, retry_in: float | None) -> None:

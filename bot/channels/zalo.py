@@ -39,17 +39,10 @@ from typing import Any
 
 import httpx
 
-from bot.errors import Invalid, Problem
 from bot.channels.base import (
-    ChatMaybeGone,
     ChatType,
-    ChatUnreachable,
     EventHandler,
     InboundMessage,
-    RetryLater,
-    SendError,
-    TemporaryFailure,
-    Unsupported,
     clean_text,
     send_parts,
     split_text,
@@ -64,6 +57,16 @@ from bot.channels.webhook import (
     WebhookServer,
 )
 from bot.channels.zalo_api import JSON, RETRY_AFTER, ZaloApiError, ZaloBotApi, ZaloNetworkError
+from bot.errors import (
+    ChatMaybeGone,
+    ChatUnreachable,
+    Invalid,
+    Problem,
+    RetryLater,
+    SendError,
+    TemporaryFailure,
+    Unsupported,
+)
 from bot.messages import render
 
 log = logging.getLogger(__name__)
