@@ -27,10 +27,11 @@ from bot.channels.defaults import (
     ZaloLimits,
 )
 from bot.errors import Invalid, Problem
+from bot.store.defaults import DEFAULT_DATABASE_URL
 
-# The platforms' defaults are defined with the channels (bot/channels/defaults.py); their names
-# are importable from here too, where the settings' readers have always found them.
-DEFAULT_DATABASE_URL = "sqlite:///var/loa.db"
+# The platforms' defaults are defined with the channels (bot/channels/defaults.py), the
+# database's with the store; their names are importable from here too, where the settings'
+# readers have always found them.
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_LOG_LEVEL = "INFO"
 

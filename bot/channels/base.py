@@ -87,6 +87,15 @@ class BotRemoved:
     chat_id: str
     by_user: str | None = None
 
+    @property
+    def chat_address(self) -> Address:
+        return Address(self.platform, self.chat_id)
+
+    @property
+    def by_address(self) -> Address | None:
+        """Who did it, when the platform said."""
+        return Address(self.platform, self.by_user) if self.by_user else None
+
 
 @dataclass(frozen=True)
 class BotAdded:
@@ -98,6 +107,15 @@ class BotAdded:
     chat_title: str | None
     by_user: str | None = None
 
+    @property
+    def chat_address(self) -> Address:
+        return Address(self.platform, self.chat_id)
+
+    @property
+    def by_address(self) -> Address | None:
+        """Who did it, when the platform said."""
+        return Address(self.platform, self.by_user) if self.by_user else None
+
 
 @dataclass(frozen=True)
 class ChatMoved:
@@ -106,6 +124,15 @@ class ChatMoved:
     platform: str
     chat_id: str  # the old id
     new_chat_id: str
+
+    @property
+    def chat_address(self) -> Address:
+        """Where the chat was."""
+        return Address(self.platform, self.chat_id)
+
+    @property
+    def new_address(self) -> Address:
+        return Address(self.platform, self.new_chat_id)
 
 
 Event = InboundMessage | BotRemoved | BotAdded | ChatMoved

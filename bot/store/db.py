@@ -33,10 +33,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.config import DEFAULT_DATABASE_URL
 from bot.errors import DatabaseLost as DatabaseLost  # named here too, where it was always found
 from bot.errors import Invalid, Problem
 from bot.store.batch import Batched
+from bot.store.defaults import DEFAULT_DATABASE_URL
 
 log = logging.getLogger(__name__)
 
