@@ -6,6 +6,7 @@ chats: on both platforms a person's private chat has the person's id).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 PLATFORMS = ("telegram", "zalo")
@@ -27,3 +28,8 @@ class Address:
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.id}"
+
+
+def ids_on(platform: str, addresses: Iterable[Address]) -> list[str]:
+    """The ids of those of `addresses` on `platform`, in order."""
+    return [address.id for address in addresses if address.platform == platform]

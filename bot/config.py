@@ -14,15 +14,28 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from bot.campaign.checks import Invalid, Problem
+from bot.address import Address
+from bot.channels.defaults import (
+    DEFAULT_WEBHOOK_HOST,
+    TELEGRAM_API,
+    TELEGRAM_LIMITS,
+    TELEGRAM_WEBHOOK_PORT,
+    ZALO_API,
+    ZALO_LIMITS,
+    ZALO_WEBHOOK_PORT,
+    TelegramLimits,
+    ZaloLimits,
+)
+from bot.errors import Invalid, Problem
+from bot.store.defaults import DEFAULT_DATABASE_URL
 
-DEFAULT_DATABASE_URL = "sqlite:///var/loa.db"
-TELEGRAM_API = "https://api.telegram.org"
-ZALO_API = "https://bot-api.zaloplatforms.com"
-# Both platforms post to https only: a reverse proxy on this machine stands in front of Loa.
-DEFAULT_WEBHOOK_HOST = "127.0.0.1"
-TELEGRAM_WEBHOOK_PORT = 8080
-ZALO_WEBHOOK_PORT = 8082  # beside Telegram's; the sandbox listens on 8081
+# The platforms' defaults are defined with the channels (bot/channels/defaults.py), the
+# database's with the store; their names are importable from here too, where the settings'
+# readers have always found them.
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+DEFAULT_LOG_LEVEL = "INFO"
+
+Get = Callable[[str], str | None]  # a setting's value by name, None when unset or blank
 
 
 @dataclass(frozen=True)
@@ -38,16 +51,19 @@ class Settings:
     webhook_host: str = DEFAULT_WEBHOOK_HOST  # where the webhook servers listen, behind the proxy
     webhook_port: int = TELEGRAM_WEBHOOK_PORT
     campaign: Path | None = None
-    timezone: str = "Asia/Ho_Chi_Minh"
-    log_level: str = "INFO"
-    telegram_rate_overall: float = 30  # messages a second, all chats together
-    telegram_rate_group: float = 20  # messages a minute, per group
-    telegram_rate_private: float = 1  # messages a second, per private chat
+    timezone: str = DEFAULT_TIMEZONE
+    log_level: str = DEFAULT_LOG_LEVEL
+    # messages a second, all chats together
+    telegram_rate_overall: float = TELEGRAM_LIMITS.overall_per_second
+    telegram_rate_group: float = TELEGRAM_LIMITS.group_per_minute  # messages a minute, per group
+    # messages a second, per private chat
+    telegram_rate_private: float = TELEGRAM_LIMITS.private_per_second
     zalo_webhook_url: str | None = None  # Zalo's webhook, served apart from Telegram's
     zalo_webhook_host: str = DEFAULT_WEBHOOK_HOST
     zalo_webhook_port: int = ZALO_WEBHOOK_PORT
-    zalo_rate_overall: float = 5  # messages a second, all chats together (Zalo publishes none)
-    zalo_rate_chat: float = 1  # messages a second, per chat
+    # messages a second, all chats together (Zalo publishes none)
+    zalo_rate_overall: float = ZALO_LIMITS.overall_per_second
+    zalo_rate_chat: float = ZALO_LIMITS.chat_per_second  # messages a second, per chat
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str = ".env") -> Settings:
@@ -57,7 +73,10 @@ class Settings:
         """
         values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
         values.update(os.environ if environ is None else environ)
-        get = lambda name: (values.get(name) or "").strip() or None  # noqa: E731
+
+        def get(name: str) -> str | None:
+            return (values.get(name) or "").strip() or None
+
         campaign = get("LOA_CAMPAIGN")
         return cls(
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
@@ -73,36 +92,59 @@ class Settings:
             webhook_host=get("WEBHOOK_HOST") or DEFAULT_WEBHOOK_HOST,
             webhook_port=_port(get("WEBHOOK_PORT")) or TELEGRAM_WEBHOOK_PORT,
             campaign=Path(campaign) if campaign else None,
-            timezone=get("TZ") or "Asia/Ho_Chi_Minh",
+            timezone=get("TZ") or DEFAULT_TIMEZONE,
             log_level=_log_level(get("LOA_LOG_LEVEL")),
-            telegram_rate_overall=_rate("TELEGRAM_RATE_OVERALL", get, 30),
-            telegram_rate_group=_rate("TELEGRAM_RATE_GROUP", get, 20),
-            telegram_rate_private=_rate("TELEGRAM_RATE_PRIVATE", get, 1),
+            telegram_rate_overall=_rate(
+                "TELEGRAM_RATE_OVERALL", get, TELEGRAM_LIMITS.overall_per_second
+            ),
+            telegram_rate_group=_rate("TELEGRAM_RATE_GROUP", get, TELEGRAM_LIMITS.group_per_minute),
+            telegram_rate_private=_rate(
+                "TELEGRAM_RATE_PRIVATE", get, TELEGRAM_LIMITS.private_per_second
+            ),
             zalo_webhook_url=get("ZALO_WEBHOOK_URL"),
             zalo_webhook_host=get("ZALO_WEBHOOK_HOST") or DEFAULT_WEBHOOK_HOST,
             zalo_webhook_port=_port(get("ZALO_WEBHOOK_PORT"), "ZALO_WEBHOOK_PORT")
             or ZALO_WEBHOOK_PORT,
-            zalo_rate_overall=_rate("ZALO_RATE_OVERALL", get, 5),
-            zalo_rate_chat=_rate("ZALO_RATE_CHAT", get, 1),
+            zalo_rate_overall=_rate("ZALO_RATE_OVERALL", get, ZALO_LIMITS.overall_per_second),
+            zalo_rate_chat=_rate("ZALO_RATE_CHAT", get, ZALO_LIMITS.chat_per_second),
         )
 
     def secrets(self) -> list[str]:
         """Every value that must never reach a log line."""
         return [s for s in (self.telegram_token, self.zalo_token, self.webhook_secret) if s]
 
+    @property
+    def coordinators(self) -> frozenset[Address]:
+        """`admins` as addresses (`admins` keeps the `platform:id` text its readers compare)."""
+        return frozenset(Address.parse(admin) for admin in self.admins)
 
-def parse_admins(text: str) -> frozenset[str]:
-    """`telegram:123, zalo:abc` -> {"telegram:123", "zalo:abc"}."""
-    admins = set()
+    def telegram_limits(self) -> TelegramLimits:
+        return TelegramLimits(
+            self.telegram_rate_overall, self.telegram_rate_group, self.telegram_rate_private
+        )
+
+    def zalo_limits(self) -> ZaloLimits:
+        return ZaloLimits(self.zalo_rate_overall, self.zalo_rate_chat)
+
+
+def parse_addresses(text: str) -> frozenset[Address]:
+    """`telegram:123, zalo:abc` (commas or semicolons) -> those addresses; `Invalid` names the
+    first entry that is not one."""
+    addresses = set()
     for entry in text.replace(";", ",").split(","):
         entry = entry.strip()
         if not entry:
             continue
-        platform, sep, user = entry.partition(":")
-        if not sep or platform.strip() not in ("telegram", "zalo") or not user.strip():
-            raise Invalid([Problem(("LOA_ADMINS",), "admins_format", {"entry": entry})])
-        admins.add(f"{platform.strip()}:{user.strip()}")
-    return frozenset(admins)
+        try:
+            addresses.add(Address.parse(entry))
+        except ValueError:
+            raise Invalid([Problem(("LOA_ADMINS",), "admins_format", {"entry": entry})]) from None
+    return frozenset(addresses)
+
+
+def parse_admins(text: str) -> frozenset[str]:
+    """`telegram:123, zalo:abc` -> {"telegram:123", "zalo:abc"}: `parse_addresses` as text."""
+    return frozenset(str(address) for address in parse_addresses(text))
 
 
 def _port(text: str | None, name: str = "WEBHOOK_PORT") -> int | None:
@@ -129,20 +171,20 @@ def _webhook_secret(secret: str | None, url: str | None) -> str | None:
 
 
 def _log_level(text: str | None) -> str:
-    level = (text or "INFO").upper()
+    level = (text or DEFAULT_LOG_LEVEL).upper()
     if level not in _LEVELS:
         raise Invalid([Problem(("LOA_LOG_LEVEL",), "log_level", {"value": text, "known": _LEVELS})])
     return level
 
 
-def _rate(name: str, get: Callable[[str], str | None], default: float) -> float:
+def _rate(name: str, get: Get, default: float) -> float:
     text = get(name)
     if text is None:
         return default
     try:
         rate = float(text)
     except ValueError:
-        rate = 0
+        rate = 0.0
     if not 0 < rate <= 100_000:
         raise Invalid([Problem((name,), "rate_invalid", {"value": text})])
     return rate

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 MASK = "***"
 
@@ -38,7 +39,9 @@ class Redact(logging.Filter):
         return True
 
 
-def setup(secrets: Iterable[str], level: int = logging.INFO, stream=None) -> logging.Handler:
+def setup(
+    secrets: Iterable[str], level: int = logging.INFO, stream: TextIO | None = None
+) -> logging.Handler:
     """One handler on the root logger, masking `secrets`; quiet the chattiest libraries."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

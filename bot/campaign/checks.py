@@ -5,30 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 from bot.campaign.model import AnswerKind, Campaign, DeadlineKind, Form, Opening
 from bot.campaign.yamlfile import FieldPath
 
-
-@dataclass(frozen=True)
-class Problem:
-    """What is wrong, where: `code` names the wording in messages/errors.yaml."""
-
-    path: FieldPath
-    code: str
-    ctx: dict[str, Any] = field(default_factory=dict)
-    file: str | None = None
-    line: int | None = None
-
-
-class Invalid(Exception):
-    """A file that cannot be used, with every problem found in it, in line order."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
-        self.problems = sorted(problems, key=lambda p: (p.file or "", p.line or 0))
+# Defined in bot.errors (every layer raises or reads them); `Invalid` is named here too, where
+# the loaders have always found it.
+from bot.errors import Invalid as Invalid
+from bot.errors import Problem as Problem
 
 
 def check_campaign(campaign: Campaign) -> list[Problem]:

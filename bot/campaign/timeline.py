@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.campaign.calendar import slogan_of
-from bot.campaign.model import Campaign, DeadlineKind, FormRow, Opening
+from bot.campaign.model import Campaign, Deadline, DeadlineKind, FormRow, FormSection, Opening
 from bot.campaign.units import Unit
 
 EVERYONE = "all"
@@ -33,6 +33,132 @@ class Kind(StrEnum):
 _ORDER = {kind: index for index, kind in enumerate(Kind)}
 
 
+@dataclass(frozen=True, order=True)
+class DeadlineRef:
+    """Which deadline a delivery is about, as its reference names it: its code and date (a
+    deadline moved to another date is another one, with reminders of its own)."""
+
+    code: str
+    date: dt.date
+
+    @classmethod
+    def of(cls, deadline: Deadline) -> DeadlineRef:
+        return cls(deadline.code, deadline.date)
+
+    @classmethod
+    def parse(cls, text: str) -> DeadlineRef:
+        """`report@2023-10-10` -> DeadlineRef("report", 2023-10-10); ValueError otherwise."""
+        code, at, day = text.rpartition("@")
+        if not at or not code:
+            raise ValueError(f"not a deadline reference: {text!r}")
+        return cls(code, dt.date.fromisoformat(day))
+
+    def __str__(self) -> str:
+        return f"{self.code}@{self.date.isoformat()}"
+
+
+@dataclass(frozen=True, order=True)
+class ReminderRef:
+    """A reminder's reference: its deadline and how many days before it it goes. The outbox
+    stores it as text (`report@2023-10-10-2`); `parse` reads it back."""
+
+    deadline: DeadlineRef
+    days: int
+
+    @classmethod
+    def parse(cls, text: str) -> ReminderRef:
+        """`report@2023-10-10-2` -> ReminderRef(DeadlineRef("report", 2023-10-10), 2)."""
+        deadline, dash, days = text.rpartition("-")
+        if not dash or not days.isdigit():
+            raise ValueError(f"not a reminder reference: {text!r}")
+        return cls(DeadlineRef.parse(deadline), int(days))
+
+    def __str__(self) -> str:
+        return f"{self.deadline}-{self.days}"
+
+
+class Context(Mapping[str, Any]):
+    """What a delivery's template needs besides the campaign, typed per kind.
+
+    Each kind's context is a frozen dataclass; as a mapping of its fields (those not None) it is
+    what the template is rendered with.
+    """
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]  # every kind's context is a dataclass
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def _names(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+
+@dataclass(frozen=True, eq=True)
+class NoContext(Context):
+    """The opening's agenda: the campaign says it all."""
+
+
+@dataclass(frozen=True, eq=True)
+class WeekStartContext(Context):
+    days: int  # how long the week is
+
+
+@dataclass(frozen=True, eq=True)
+class WeekEndContext(Context):
+    reports: list[Deadline]  # the reports still to send
+
+
+@dataclass(frozen=True, eq=True)
+class SloganContext(Context):
+    slogan: str
+    day: int  # of the week, from 1
+
+
+@dataclass(frozen=True, eq=True)
+class OpeningNoticeContext(Context):
+    days: int  # before the ceremony
+
+
+@dataclass(frozen=True, eq=True)
+class ReminderContext(Context):
+    deadline: Deadline
+    days: int  # left until its last day (as planned; the sender says how many are left then)
+    missing: Sequence[FormRow] | None = None  # figures the unit still owes, when it is sent
+
+
+@dataclass(frozen=True, eq=True)
+class PromptContext(Context):
+    deadline: Deadline
+    section: FormSection
+    number: int  # the section's, from 1
+    of: int  # sections in the form
+
+
+@dataclass(frozen=True, eq=True)
+class AnnouncementContext(Context):
+    text: str
+
+
+DeliveryContext = (
+    NoContext
+    | WeekStartContext
+    | WeekEndContext
+    | SloganContext
+    | OpeningNoticeContext
+    | ReminderContext
+    | PromptContext
+    | AnnouncementContext
+)
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One message to send: `reference` tells what it is about (a deadline, a day, a section).
@@ -46,8 +172,15 @@ class Delivery:
     reference: str
     audience: tuple[str, ...] = ()
     unit: Unit | None = None
-    context: Mapping[str, Any] = field(default_factory=dict)
+    context: DeliveryContext = field(default_factory=NoContext)
     seq: int = 0  # orders deliveries of one kind that share a moment
+
+    @property
+    def deadline(self) -> Deadline | None:
+        """The deadline a reminder or a part of the form is about; None for the others."""
+        if isinstance(self.context, ReminderContext | PromptContext):
+            return self.context.deadline
+        return None
 
     @property
     def template(self) -> str:
@@ -87,8 +220,8 @@ def useful_until(delivery: Delivery, campaign: Campaign) -> dt.datetime:
     slogan, a notice saying "còn 1 ngày".
     """
     tz = campaign.tz
-    if delivery.kind in (Kind.DEADLINE_REMINDER, Kind.DATA_PROMPT):
-        return delivery.context["deadline"].due().replace(tzinfo=tz)
+    if delivery.deadline is not None:  # a reminder, a part of the form
+        return delivery.deadline.due().replace(tzinfo=tz)
     opening = campaign.opening
     if delivery.kind is Kind.OPENING_AGENDA and opening and (ends := _ceremony_ends(opening)):
         return ends.replace(tzinfo=tz)
@@ -101,11 +234,11 @@ def form_rows(delivery: Delivery, campaign: Campaign) -> list[FormRow]:
     a reminder of the units' report (it goes only to units still missing some); [] otherwise."""
     if campaign.form is None:
         return []
-    if delivery.kind is Kind.DATA_PROMPT:
-        section = delivery.context["section"]
+    context = delivery.context
+    if isinstance(context, PromptContext):
+        section = context.section
         return [row for row in (section, *section.items) if row.answer]
-    deadline = delivery.context.get("deadline")
-    if delivery.kind is Kind.DEADLINE_REMINDER and deadline == campaign.report_deadline:
+    if isinstance(context, ReminderContext) and context.deadline == campaign.report_deadline:
         return [row for row in campaign.form.rows() if row.answer]
     return []
 
@@ -126,11 +259,11 @@ def _addressed(delivery: Delivery, unit: Unit) -> bool:
 
 
 def _deliveries(c: Campaign) -> Iterator[Delivery]:
-    yield _at(c, c.week.start, Kind.WEEK_START, "week", context={"days": len(c.week.days())})
+    yield _at(c, c.week.start, Kind.WEEK_START, "week", WeekStartContext(len(c.week.days())))
     yield from _slogans(c)
     yield from _opening(c)
     yield from _deadline_reminders(c)
-    yield _at(c, c.week.end, Kind.WEEK_END, "week", context={"reports": _reports(c)})
+    yield _at(c, c.week.end, Kind.WEEK_END, "week", WeekEndContext(_reports(c)))
     yield from _data_prompts(c)
     for item in c.announcements:
         at = dt.datetime.combine(item.date, item.time, c.tz)
@@ -141,7 +274,7 @@ def _deliveries(c: Campaign) -> Iterator[Delivery]:
             Kind.ANNOUNCEMENT,
             f"announcement@{at:%Y-%m-%dT%H%M}-{words}",
             tuple(item.audience),
-            context={"text": item.text},
+            context=AnnouncementContext(item.text),
         )
 
 
@@ -150,21 +283,19 @@ def _at(
     day: dt.date,
     kind: Kind,
     reference: str,
+    context: DeliveryContext | None = None,
     audience: Iterable[str] = (),
-    context: Mapping[str, Any] | None = None,
 ) -> Delivery:
     """A delivery at the campaign's daily sending hour."""
     at = dt.datetime.combine(day, c.reminders.send_at, c.tz)
-    return Delivery(at, kind, reference, tuple(audience), context=context or {})
+    return Delivery(at, kind, reference, tuple(audience), context=context or NoContext())
 
 
 def _slogans(c: Campaign) -> Iterator[Delivery]:
     for day in c.week.days():
         if (today := slogan_of(c, day)) is not None:
             number, slogan = today
-            yield _at(
-                c, day, Kind.SLOGAN, day.isoformat(), context={"slogan": slogan, "day": number}
-            )
+            yield _at(c, day, Kind.SLOGAN, day.isoformat(), SloganContext(slogan, number))
 
 
 def _opening(c: Campaign) -> Iterator[Delivery]:
@@ -177,7 +308,7 @@ def _opening(c: Campaign) -> Iterator[Delivery]:
             opening.date - dt.timedelta(days=days),
             Kind.OPENING_NOTICE,
             f"opening@{opening.date.isoformat()}-{days}",  # a moved ceremony gets new notices
-            context={"days": days},
+            OpeningNoticeContext(days),
         )
     starts = opening.starts_at()
     if starts is None:  # no time stated: tell them on the morning itself
@@ -211,15 +342,15 @@ def _deadline_reminders(c: Campaign) -> Iterator[Delivery]:
                 c,
                 deadline.last_day() - dt.timedelta(days=days),
                 Kind.DEADLINE_REMINDER,
-                f"{deadline.code}@{deadline.date.isoformat()}-{days}",
+                str(ReminderRef(DeadlineRef.of(deadline), days)),
+                ReminderContext(deadline, days),
                 deadline.audience,
-                context={"deadline": deadline, "days": days},
             )
             if delivery.at.replace(tzinfo=None) < deadline.due():
                 yield delivery
 
 
-def _reports(c: Campaign) -> list[Any]:
+def _reports(c: Campaign) -> list[Deadline]:
     return [d for d in c.deadlines if d.kind is DeadlineKind.REPORT]
 
 
@@ -240,12 +371,7 @@ def _data_prompts(c: Campaign) -> Iterator[Delivery]:
             opens,
             Kind.DATA_PROMPT,
             f"{deadline.code}:{section.code}",
+            PromptContext(deadline, section, number, len(sections)),
             deadline.audience,
-            context={
-                "deadline": deadline,
-                "section": section,
-                "number": number,
-                "of": len(sections),
-            },
         )
         yield replace(prompt, seq=number)

@@ -12,7 +12,20 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar, Protocol
+from typing import Protocol
+
+from bot.address import Address
+
+# The send errors are shared by every layer that sends: they live in bot.errors and are named
+# here too, where the channels' users have always found them.
+from bot.errors import ChatAddressChanged as ChatAddressChanged
+from bot.errors import ChatMaybeGone as ChatMaybeGone
+from bot.errors import ChatUnreachable as ChatUnreachable
+from bot.errors import Fault as Fault
+from bot.errors import RetryLater as RetryLater
+from bot.errors import SendError as SendError
+from bot.errors import TemporaryFailure as TemporaryFailure
+from bot.errors import Unsupported as Unsupported
 
 # C0 and C1 control characters but tab and newline: no database stores NUL in text (PostgreSQL
 # refuses it), and the others only garble names, answers and exports.
@@ -53,7 +66,17 @@ class InboundMessage:
     @property
     def sender(self) -> str:
         """`platform:user_id`, the form `LOA_ADMINS` uses."""
-        return f"{self.platform}:{self.user_id}"
+        return str(self.sender_address)
+
+    @property
+    def sender_address(self) -> Address:
+        """Who wrote: their private chat, on both platforms."""
+        return Address(self.platform, self.user_id)
+
+    @property
+    def chat_address(self) -> Address:
+        """Where it was written: where a reply goes."""
+        return Address(self.platform, self.chat_id)
 
 
 @dataclass(frozen=True)
@@ -63,6 +86,15 @@ class BotRemoved:
     platform: str
     chat_id: str
     by_user: str | None = None
+
+    @property
+    def chat_address(self) -> Address:
+        return Address(self.platform, self.chat_id)
+
+    @property
+    def by_address(self) -> Address | None:
+        """Who did it, when the platform said."""
+        return Address(self.platform, self.by_user) if self.by_user else None
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,15 @@ class BotAdded:
     chat_title: str | None
     by_user: str | None = None
 
+    @property
+    def chat_address(self) -> Address:
+        return Address(self.platform, self.chat_id)
+
+    @property
+    def by_address(self) -> Address | None:
+        """Who did it, when the platform said."""
+        return Address(self.platform, self.by_user) if self.by_user else None
+
 
 @dataclass(frozen=True)
 class ChatMoved:
@@ -84,72 +125,18 @@ class ChatMoved:
     chat_id: str  # the old id
     new_chat_id: str
 
+    @property
+    def chat_address(self) -> Address:
+        """Where the chat was."""
+        return Address(self.platform, self.chat_id)
+
+    @property
+    def new_address(self) -> Address:
+        return Address(self.platform, self.new_chat_id)
+
 
 Event = InboundMessage | BotRemoved | BotAdded | ChatMoved
 EventHandler = Callable[[Event], Awaitable[None]]
-
-
-class Fault(StrEnum):
-    """What a failed send means for the next try: the one classification every sender uses
-    (the dispatcher, replies, the parts of a long text), carried by the error as data."""
-
-    WAIT = "wait"  # the platform asked for silence (429): try again after `retry_after`
-    TEMPORARY = "temporary"  # network, timeout, 5xx: back off and try again
-    DOUBTFUL = "doubtful"  # the chat may be gone or the platform failed (Zalo's 403): retry,
-    # and give the chat up only after repeated failures spread over time
-    GONE = "gone"  # the chat is gone for the bot: kicked, blocked, deleted
-    MOVED = "moved"  # the chat lives at a new address
-    PERMANENT = "permanent"  # this message can never be sent as it is
-
-
-class SendError(Exception):
-    """A message could not be sent; `fault` says what that means for the next try."""
-
-    fault: ClassVar[Fault] = Fault.PERMANENT
-    retry_after: float | None = None  # seconds the platform asked to wait, when it said
-
-
-class ChatUnreachable(SendError):
-    """The chat is gone for the bot: kicked, blocked, deleted, never started (403, not found)."""
-
-    fault = Fault.GONE
-
-
-class ChatMaybeGone(SendError):
-    """The platform's answer may mean the chat is gone or that it failed itself (Zalo's 403 is
-    its internal server error): only repeated failures over time tell."""
-
-    fault = Fault.DOUBTFUL
-
-
-class ChatAddressChanged(SendError):
-    """The chat now lives at `new_chat_id`: send there (and remember it)."""
-
-    fault = Fault.MOVED
-
-    def __init__(self, new_chat_id: str) -> None:
-        super().__init__(f"chat moved to {new_chat_id}")
-        self.new_chat_id = new_chat_id
-
-
-class RetryLater(SendError):
-    """The platform asks to wait (429): try again after `retry_after` seconds."""
-
-    fault = Fault.WAIT
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"retry after {retry_after:g}s")
-        self.retry_after = retry_after
-
-
-class TemporaryFailure(SendError):
-    """Network error, timeout or 5xx: worth retrying later."""
-
-    fault = Fault.TEMPORARY
-
-
-class Unsupported(SendError):
-    """The platform cannot do this at all (Zalo bots cannot send files)."""
 
 
 def retry_in(error: SendError, tries: int, first: float, cap: float) -> float | None:

@@ -13,10 +13,16 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, InputFile, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InputFile,
+    Message,
+    Update,
+)
 from telegram._utils.types import JSONDict
 from telegram.constants import ChatMemberStatus, MessageLimit
 from telegram.constants import ChatType as TgChatType
@@ -36,27 +42,26 @@ from telegram.ext import (
     ChatMemberHandler,
     ContextTypes,
     MessageHandler,
+    Updater,
     filters,
 )
 
-from bot.campaign.checks import Invalid, Problem
 from bot.channels.base import (
     BotAdded,
     BotRemoved,
-    ChatAddressChanged,
     ChatMoved,
     ChatType,
-    ChatUnreachable,
     Event,
     EventHandler,
     InboundMessage,
-    RetryLater,
-    SendError,
-    TemporaryFailure,
     clean_text,
     send_parts,
     split_text,
 )
+from bot.channels.defaults import TELEGRAM_API, TELEGRAM_LIMITS
+
+# Defined with the other defaults; named here too, where the adapters' users find them.
+from bot.channels.defaults import TelegramLimits as TelegramLimits
 from bot.channels.pacing import Gate, Pacer, Pacers
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
@@ -65,7 +70,15 @@ from bot.channels.webhook import (
     WebhookLimits,
     WebhookServer,
 )
-from bot.config import TELEGRAM_API
+from bot.errors import (
+    ChatAddressChanged,
+    ChatUnreachable,
+    Invalid,
+    Problem,
+    RetryLater,
+    SendError,
+    TemporaryFailure,
+)
 
 # Opt in to PTB's coming behaviour: durations (RetryAfter.retry_after) as timedelta, no warning.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -90,16 +103,6 @@ _GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
-@dataclass(frozen=True)
-class TelegramLimits:
-    """Telegram's flood limits: messages a second overall, a minute per group, a second per
-    private chat (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this)."""
-
-    overall_per_second: float = 30
-    group_per_minute: float = 20
-    private_per_second: float = 1
-
-
 class ChatRateLimiter(AIORateLimiter):
     """PTB's limiter, shaped so that Telegram never answers 429.
 
@@ -110,7 +113,7 @@ class ChatRateLimiter(AIORateLimiter):
     data prompts to a principal must not come back as 429s.
     """
 
-    def __init__(self, limits: TelegramLimits = TelegramLimits()) -> None:
+    def __init__(self, limits: TelegramLimits = TELEGRAM_LIMITS) -> None:
         burst = max(1, min(GROUP_BURST, int(limits.group_per_minute) // 4))
         steady = max(limits.group_per_minute - burst, 1)
         super().__init__(
@@ -122,7 +125,7 @@ class ChatRateLimiter(AIORateLimiter):
         self._private = Pacers(limits.private_per_second)
         self.gate = Gate()  # the 429 gate: closed by any 429, for every request
 
-    async def process_request(  # type: ignore[override]
+    async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
         args: Any,
@@ -160,7 +163,7 @@ class TelegramChannel:
         *,
         api_base_url: str = TELEGRAM_API,
         webhook: Webhook | None = None,
-        limits: TelegramLimits = TelegramLimits(),
+        limits: TelegramLimits = TELEGRAM_LIMITS,
         poll_timeout: float = 10,
         on_trouble: Trouble | None = None,
         webhook_limits: WebhookLimits = WEBHOOK_LIMITS,
@@ -191,6 +194,12 @@ class TelegramChannel:
         self.app.add_error_handler(self._on_error)
 
     @property
+    def _updater(self) -> Updater:
+        """PTB's long poller: the builder makes one, as it was not told not to."""
+        assert self.app.updater is not None
+        return self.app.updater
+
+    @property
     def username(self) -> str:
         return self.app.bot.username
 
@@ -204,7 +213,7 @@ class TelegramChannel:
                 self.webhook.url, secret_token=self.webhook.secret, allowed_updates=UPDATES
             )
         else:
-            await self.app.updater.start_polling(
+            await self._updater.start_polling(
                 timeout=dt.timedelta(seconds=self.poll_timeout),
                 allowed_updates=UPDATES,
                 bootstrap_retries=-1,  # deleteWebhook, just after getMe: the link may flap
@@ -246,8 +255,8 @@ class TelegramChannel:
     async def stop(self) -> None:
         if self.server is not None:
             await self.server.stop()
-        if self.app.updater.running:
-            await self.app.updater.stop()
+        if self._updater.running:
+            await self._updater.stop()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
@@ -340,8 +349,6 @@ class TelegramChannel:
         if text is None:  # a command for another bot in the group
             return
         title = clean_text(chat.title or chat.full_name or "")
-        replied = message.reply_to_message
-        to_bot = replied and replied.from_user and replied.from_user.id == self.app.bot.id
         await self._emit(
             InboundMessage(
                 platform=PLATFORM,
@@ -354,7 +361,7 @@ class TelegramChannel:
                 text=text,
                 message_id=str(message.message_id),
                 at=message.date,
-                reply_to=str(replied.message_id) if to_bot else None,
+                reply_to=_reply_to_bot(message.reply_to_message, self.app.bot.id),
             )
         )
 
@@ -400,6 +407,13 @@ class TelegramChannel:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: handling an update failed", exc_info=context.error)
+
+
+def _reply_to_bot(replied: Message | None, bot_id: int) -> str | None:
+    """The id of the bot's message a message answers; None when it answers none of the bot's."""
+    if replied is None or replied.from_user is None or replied.from_user.id != bot_id:
+        return None
+    return str(replied.message_id)
 
 
 def _log_trouble(what: str, detail: str, retry_in: float | None) -> None:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from bot.config import DEFAULT_WEBHOOK_HOST
+from bot.channels.defaults import DEFAULT_WEBHOOK_HOST, TELEGRAM_WEBHOOK_PORT
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Webhook:
     url: str
     secret: str = field(repr=False)
     listen: str = DEFAULT_WEBHOOK_HOST
-    port: int = 8080
+    port: int = TELEGRAM_WEBHOOK_PORT
 
     @property
     def path(self) -> str:

@@ -39,21 +39,18 @@ from typing import Any
 
 import httpx
 
-from bot.campaign.checks import Invalid, Problem
 from bot.channels.base import (
-    ChatMaybeGone,
     ChatType,
-    ChatUnreachable,
     EventHandler,
     InboundMessage,
-    RetryLater,
-    SendError,
-    TemporaryFailure,
-    Unsupported,
     clean_text,
     send_parts,
     split_text,
 )
+from bot.channels.defaults import ZALO_API, ZALO_LIMITS
+
+# Defined with the other defaults; named here too, where the adapters' users find them.
+from bot.channels.defaults import ZaloLimits as ZaloLimits
 from bot.channels.pacing import Gate, Pacer, Pacers
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
@@ -63,7 +60,16 @@ from bot.channels.webhook import (
     WebhookServer,
 )
 from bot.channels.zalo_api import JSON, RETRY_AFTER, ZaloApiError, ZaloBotApi, ZaloNetworkError
-from bot.config import ZALO_API
+from bot.errors import (
+    ChatMaybeGone,
+    ChatUnreachable,
+    Invalid,
+    Problem,
+    RetryLater,
+    SendError,
+    TemporaryFailure,
+    Unsupported,
+)
 from bot.messages import render
 
 log = logging.getLogger(__name__)
@@ -87,14 +93,6 @@ HINT_EVERY = 60.0  # seconds: one text-only hint per chat, however many stickers
 
 
 @dataclass(frozen=True)
-class ZaloLimits:
-    """How fast Loa sends. Zalo publishes no rate, so these stay well below any likely quota."""
-
-    overall_per_second: float = 5
-    chat_per_second: float = 1
-
-
-@dataclass(frozen=True)
 class NotText:
     """An image or a sticker: someone tried to answer with something Loa cannot read."""
 
@@ -112,7 +110,7 @@ class ZaloChannel:
         *,
         api_base_url: str = ZALO_API,
         webhook: Webhook | None = None,
-        limits: ZaloLimits = ZaloLimits(),
+        limits: ZaloLimits = ZALO_LIMITS,
         poll_timeout: float = 30,
         transport: httpx.AsyncBaseTransport | None = None,
         webhook_limits: WebhookLimits = WEBHOOK_LIMITS,

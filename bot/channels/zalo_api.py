@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from bot.config import ZALO_API
+from bot.channels.defaults import ZALO_API
 from bot.logs import MASK, Redact
 
 log = logging.getLogger(__name__)

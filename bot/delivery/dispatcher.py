@@ -30,15 +30,24 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.campaign.model import Campaign, FormRow
+from bot.campaign.timeline import (
+    DeadlineRef,
+    Kind,
+    ReminderContext,
+    ReminderRef,
+    form_rows,
+    timeline,
+)
 from bot.campaign.timeline import Delivery as TimelineDelivery
-from bot.campaign.timeline import Kind, form_rows, timeline
-from bot.channels.base import Channel, ChatAddressChanged, Fault, SendError, clean_text, retry_in
+from bot.channels.base import Channel, clean_text, retry_in
 from bot.delivery.clock import Clock
 from bot.delivery.outbox import as_core, claim_due, held_by, release_stuck, sendable_by
+from bot.errors import ChatAddressChanged, Fault, SendError
 from bot.messages import render, render_delivery
 from bot.store import answers
 from bot.store.db import Database, is_transient
 from bot.store.models import Chat, Delivery, DeliveryAttempt, DeliveryStatus, PromptKind, Unit
+from bot.store.rows import rowcount
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +177,10 @@ class Dispatcher:
         """
         now = self.clock.now()
         late = [(r, "no longer useful") for r in rows if r.expires_at and now > r.expires_at]
-        newest: dict[tuple[int, str], Delivery] = {}
+        newest: dict[tuple[int, DeadlineRef | str], Delivery] = {}
         for row in rows:
             if row.kind == Kind.DEADLINE_REMINDER and not (row.expires_at and now > row.expires_at):
-                deadline = (row.chat_id, row.reference.rsplit("-", 1)[0])
+                deadline = (row.chat_id, _reminded(row))
                 if deadline in newest:
                     late.append((min(newest[deadline], row, key=_due), "a later reminder went"))
                 newest[deadline] = max(newest.get(deadline, row), row, key=_due)
@@ -201,7 +210,11 @@ class Dispatcher:
             chat = await session.get(Chat, row.chat_id)
             unit = await session.get(Unit, row.unit_id) if row.unit_id is not None else None
             asked = self._asks(row, unit)
-            known = await answers.values(session, self.campaign_key, unit.id) if asked else {}
+            known = (  # asked is [] without a unit
+                await answers.values(session, self.campaign_key, unit.id)
+                if asked and unit is not None
+                else {}
+            )
             # no newer sender took the row back (fenced: `outbox.sendable_by`)
             fenced = select(Delivery.id).where(Delivery.id == row.id, sendable_by(self.epoch))
             claimed = await session.scalar(fenced) is not None
@@ -313,10 +326,11 @@ class Dispatcher:
     def text(self, row: Delivery, unit: Unit | None, missing: Sequence[FormRow] = ()) -> str | None:
         """The row's message for its unit, from the campaign as it is now (None: gone from it);
         `missing`: the figures it asks for that the unit has not given yet."""
-        if row.payload and "text" in row.payload:
-            text = row.payload["text"]
+        if (announcement := row.announcement) is not None:
             core_unit = as_core(unit) if unit is not None else None
-            return render(Kind.ANNOUNCEMENT, campaign=self.campaign, unit=core_unit, text=text)
+            return render(
+                Kind.ANNOUNCEMENT, campaign=self.campaign, unit=core_unit, text=announcement.text
+            )
         delivery = self._planned(row, unit)
         if delivery is None:
             return None
@@ -344,11 +358,12 @@ class Dispatcher:
     ) -> TimelineDelivery:
         """A reminder sent late says how many days are really left, and a report reminder which
         figures are still missing."""
-        if delivery.kind is not Kind.DEADLINE_REMINDER:
+        context = delivery.context
+        if not isinstance(context, ReminderContext):
             return delivery
         today = self.clock.now().astimezone(self.campaign.tz).date()
-        left = max((delivery.context["deadline"].last_day() - today).days, 0)
-        return replace(delivery, context={**delivery.context, "days": left, "missing": missing})
+        left = max((context.deadline.last_day() - today).days, 0)
+        return replace(delivery, context=replace(context, days=left, missing=missing))
 
     async def _record(
         self, row: Delivery, result: Result, text: str | None, prompt: list[str] | None = None
@@ -367,13 +382,14 @@ class Dispatcher:
         if result.retry_in is not None:
             values["due_at"] = self.clock.later(result.retry_in)
         async with self.db.session() as session, session.begin():
-            stored = await session.execute(
+            stored = await rowcount(
+                session,
                 update(Delivery)
                 .where(Delivery.id == row.id, held_by(self.epoch))
                 .values(values)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            if not stored.rowcount:
+            if not stored:
                 log.warning("delivery %s: claimed by a newer sender; outcome not recorded", row.id)
                 return
             sent = result.status is DeliveryStatus.SENT and result.message_id
@@ -420,6 +436,15 @@ def interleaved(rows: list[Delivery]) -> list[Delivery]:
         keyed.append((row.due_at, turn[row.chat_id], row.id, row))
         turn[row.chat_id] += 1
     return [row for *_, row in sorted(keyed, key=lambda k: k[:3])]
+
+
+def _reminded(row: Delivery) -> DeadlineRef | str:
+    """The deadline a reminder row is about (a reference of another shape stands for itself:
+    it is no reminder this code planned)."""
+    try:
+        return ReminderRef.parse(row.reference).deadline
+    except ValueError:
+        return row.reference
 
 
 def _due(row: Delivery) -> tuple[dt.datetime, int]:

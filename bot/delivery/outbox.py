@@ -24,6 +24,8 @@ from bot.campaign.timeline import Kind, timeline, useful_until
 from bot.channels.base import clean_text
 from bot.store.chats import UnitChat, active_unit_chats
 from bot.store.models import Chat, Delivery, DeliveryStatus, SenderEpoch, Unit
+from bot.store.payloads import Announcement
+from bot.store.rows import rowcount
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +64,9 @@ async def plan_chat(
         )
     }
     changed = 0
-    for key, row in rows.items():
-        if key not in planned and row.status == DeliveryStatus.PENDING:
-            row.status = DeliveryStatus.CANCELLED
+    for key, gone in rows.items():
+        if key not in planned and gone.status == DeliveryStatus.PENDING:
+            gone.status = DeliveryStatus.CANCELLED
             changed += 1
     for key, d in planned.items():
         row = rows.get(key)
@@ -110,10 +112,11 @@ async def _join_announcements(
         first_of.setdefault(row.reference, row)
     added = 0
     for reference, row in first_of.items():
-        assert row.payload is not None
+        announcement = row.announcement
         key = delivery_key(campaign_key, Kind.ANNOUNCEMENT, reference, target.chat)
-        types = row.payload.get("types") or []
-        if types and target.unit.type not in types:
+        if announcement is None:  # a payload of another kind: no announcement to join
+            continue
+        if announcement.types and target.unit.type not in announcement.types:
             continue
         if await session.scalar(select(Delivery.id).where(Delivery.key == key)) is None:
             session.add(
@@ -154,13 +157,14 @@ async def plan(
     """Plan every registered active chat. Rows of another campaign key still waiting (the
     campaign file was renamed, or another campaign was served before) are cancelled: the
     timeline they came from is not the one served now."""
-    stale = await session.execute(
+    stale = await rowcount(
+        session,
         update(Delivery)
         .where(Delivery.campaign != campaign_key, Delivery.status == DeliveryStatus.PENDING)
-        .values(status=DeliveryStatus.CANCELLED)
+        .values(status=DeliveryStatus.CANCELLED),
     )
-    if stale.rowcount:
-        log.warning("outbox: %d rows of another campaign cancelled", stale.rowcount)
+    if stale:
+        log.warning("outbox: %d rows of another campaign cancelled", stale)
     added = 0
     for target in await active_unit_chats(session):
         added += await plan_chat(session, campaign_key, campaign, target, now)
@@ -189,7 +193,7 @@ async def broadcast(
             unit_id=target.unit.id,
             due_at=at,
             expires_at=_end_of_day(at, tz),  # news of the day: stale tomorrow
-            payload={"text": text, "types": list(types)},
+            payload=Announcement(text, tuple(types)).to_json(),
         )
         for target in await active_unit_chats(session, types)
     ]
@@ -269,12 +273,13 @@ async def claim_due(
 async def release_claims(session: AsyncSession) -> int:
     """Rows a previous process claimed but never finished go back to pending (at start only,
     after `take_epoch`: then nothing is being sent). Returns how many."""
-    released = await session.execute(
+    released = await rowcount(
+        session,
         update(Delivery)
         .where(Delivery.status == DeliveryStatus.SENDING)
-        .values(status=DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.PENDING),
     )
-    return released.rowcount
+    return released
 
 
 async def release_stuck(
@@ -285,13 +290,14 @@ async def release_stuck(
     `older`, those of the processes before it (killed, or still recording what they sent)."""
     mine = and_(Delivery.claim == epoch, Delivery.id.not_in(keep) if keep else true())
     theirs = or_(Delivery.claim.is_(None), Delivery.claim != epoch) if older else false()
-    released = await session.execute(
+    released = await rowcount(
+        session,
         update(Delivery)
         .where(Delivery.status == DeliveryStatus.SENDING, or_(mine, theirs))
         .values(status=DeliveryStatus.PENDING)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return released.rowcount
+    return released
 
 
 async def claims_of_others(session: AsyncSession, epoch: int) -> int:
@@ -366,8 +372,9 @@ async def scheduled_broadcasts(session: AsyncSession) -> list[Scheduled]:
     found = []
     for _, first, at, count in rows:
         row = await session.get(Delivery, first)
-        assert row is not None and row.payload is not None
-        found.append(Scheduled(first, at, count, row.payload["text"]))
+        announcement = row.announcement if row is not None else None
+        assert announcement is not None  # rows with a payload are announcements
+        found.append(Scheduled(first, at, count, announcement.text))
     return found
 
 
@@ -376,12 +383,13 @@ async def cancel_broadcast(session: AsyncSession, number: int) -> int:
     first = await session.get(Delivery, number)
     if first is None or first.payload is None:
         return 0
-    cancelled = await session.execute(
+    cancelled = await rowcount(
+        session,
         update(Delivery)
         .where(Delivery.reference == first.reference, Delivery.status == DeliveryStatus.PENDING)
-        .values(status=DeliveryStatus.CANCELLED)
+        .values(status=DeliveryStatus.CANCELLED),
     )
-    return cancelled.rowcount
+    return cancelled
 
 
 async def statuses(session: AsyncSession, campaign_key: str) -> dict[tuple[str, str], Counter[str]]:

@@ -15,16 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.stats.grammar import Value
 from bot.store.models import Answer, Prompt, PromptKind, utcnow
+from bot.store.payloads import Unconfirmed
 
-
-def stored(value: Value) -> Any:
-    """Values go to JSON as lists or strings and come back as `Value`s."""
-    return value if isinstance(value, str) else list(value)
-
-
-def loaded(value: Any) -> Value:
-    return value if isinstance(value, str) else tuple(value)
-
+# Defined with the other JSON the store keeps; named here too, where they were always found.
+from bot.store.payloads import loaded as loaded
+from bot.store.payloads import stored as stored
 
 # Statements every batch of answers runs, built once: building one costs half of running it.
 _CURRENT = (  # values as their JSON text: only those a record replaces are decoded
@@ -45,16 +40,18 @@ _VALUES = (
     )
     .order_by(Answer.id)
 )
+# The table itself, not the mapped class: executed with many parameter sets, an ORM statement
+# would become a bulk update by primary key. (`__table__` is typed as any FromClause.)
+_ANSWERS = Answer.metadata.tables[Answer.__tablename__]
+_PROMPTS = Prompt.metadata.tables[Prompt.__tablename__]
 _REPLACE = (  # an UPDATE's parameters may not be named after its columns
-    update(Answer.__table__)
+    update(_ANSWERS)
     .where(Answer.id == bindparam("replaced_id"))
     .values(replaced_at=bindparam("at"))
 )
-_INSERT = insert(Answer.__table__)
+_INSERT = insert(_ANSWERS)
 _SETTLE = (
-    update(Prompt.__table__)
-    .where(Prompt.id.in_(bindparam("ids", expanding=True)))
-    .values(pending=None)
+    update(_PROMPTS).where(Prompt.id.in_(bindparam("ids", expanding=True))).values(pending=None)
 )
 _LATEST = (
     select(Prompt)
@@ -164,12 +161,13 @@ async def record_all(
         befores: list[Value | None] = []
         for item, value, raw in r.given:
             key = (r.unit_id, item)
+            before: Value | None
             if key in given:  # given earlier in the batch: that row is replaced as it is stored
                 before, row = given[key]
                 row["replaced_at"] = r.at
             else:
-                text = stored_text.get(key)
-                before = loaded(json.loads(text)) if text is not None else None
+                was = stored_text.get(key)
+                before = loaded(json.loads(was)) if was is not None else None
             befores.append(before)
             replaced += [{"replaced_id": i, "at": r.at} for i in current.pop(key, ())]
             row = {
@@ -218,10 +216,13 @@ def asked(
     message_id: str,
     kind: PromptKind,
     items: list[str],
-    pending: dict[str, Any] | None = None,
+    pending: Unconfirmed | dict[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> None:
-    """Remember that `message_id` in the chat asked for `items` (a reply to it answers them)."""
+    """Remember that `message_id` in the chat asked for `items` (a reply to it answers them);
+    `pending`: the figures a read-back waits to have confirmed (as JSON too, as it was given)."""
+    if isinstance(pending, Unconfirmed):
+        pending = pending.to_json()
     session.add(
         Prompt(
             campaign=campaign,

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import Chat, Member, Unit, utcnow
+from bot.store.rows import rowcount
 from bot.store.units import new_registration_code
 
 # How stale `Member.last_seen` may get: a person answering the form part by part would otherwise
@@ -48,11 +49,11 @@ async def visit_all(
     )
     found: dict[tuple[str, str], tuple[Chat, Unit | None]] = {}
     members: dict[tuple[int, str], Member] = {}
-    for chat, unit, member in await session.execute(query):
-        found[chat.platform, chat.external_id] = chat, unit
+    for known, its_unit, member in await session.execute(query):
+        found[known.platform, known.external_id] = known, its_unit
         if member is not None:
-            members[chat.id, member.user_id] = member
-    visited = []
+            members[known.id, member.user_id] = member
+    visited: list[tuple[Chat, Unit | None]] = []
     for v in visits:
         if (v.platform, v.external_id) not in found:
             chat = await meet(session, v.platform, v.external_id, v.kind, v.title)
@@ -128,12 +129,13 @@ async def bind(session: AsyncSession, chat: Chat, unit: Unit) -> bool:
     """
     if chat.unit_id is not None:
         return False
-    spent = await session.execute(
+    spent = await rowcount(
+        session,
         update(Unit)
         .where(Unit.id == unit.id, Unit.registration_code == unit.registration_code)
-        .values(registration_code=new_registration_code())
+        .values(registration_code=new_registration_code()),
     )
-    if spent.rowcount != 1:
+    if spent != 1:
         return False
     chat.unit_id, chat.registered_at, chat.active = unit.id, utcnow(), True
     await session.refresh(unit)

@@ -13,7 +13,7 @@ import fcntl
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.request import pathname2url
@@ -33,9 +33,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.campaign.checks import Invalid, Problem
-from bot.config import DEFAULT_DATABASE_URL
+from bot.errors import DatabaseLost as DatabaseLost  # named here too, where it was always found
+from bot.errors import Invalid, Problem
 from bot.store.batch import Batched
+from bot.store.defaults import DEFAULT_DATABASE_URL
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,10 @@ def database_url(raw: str | None = None) -> str:
     backend, _, driver = url.drivername.partition("+")
     if backend == "postgres":  # Heroku-style, which SQLAlchemy does not accept
         backend = "postgresql"
-    driver = driver or ASYNC_DRIVERS.get(backend)
-    if not driver:
+    known = driver or ASYNC_DRIVERS.get(backend)
+    if not known:
         raise ArgumentError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    driver = known
     url = url.set(drivername=f"{backend}+{driver}")
     if backend == "sqlite" and url.database and not _in_memory(url.database):
         Path(url.database).parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
@@ -151,7 +153,7 @@ class Database:
 
     def batched(
         self, work: Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R]]]
-    ) -> Callable[[T], Awaitable[R]]:
+    ) -> Callable[[T], Coroutine[Any, Any, R]]:
         """`work(session, items)` for the items many tasks ask at once: what every message does,
         at a fraction of the cost. Every `batched` work of the database shares one `Batched`, so
         the chats, prompts and figures asked while a transaction ran go in the next one."""
@@ -361,11 +363,6 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and any(
         busy in str(orig).lower() for busy in ("database is locked", "database table is locked")
     )
-
-
-class DatabaseLost(Invalid):
-    """This process no longer holds its database: its lock is gone, or its file was deleted.
-    Whatever it would send or write now could be sent twice or lost: it must stop."""
 
 
 def _running(url: str) -> Invalid:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import Database
 from bot.store.models import HandledUpdate, utcnow
+from bot.store.rows import rowcount
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,12 @@ async def first_times(session: AsyncSession, keys: Sequence[UpdateKey]) -> list[
 
 async def remember_all(session: AsyncSession, keys: Sequence[UpdateKey]) -> list[None]:
     """Write the keys down in one statement; one already there is left as it is."""
-    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[session.get_bind().dialect.name]
     rows = [key._asdict() for key in dict.fromkeys(keys)]
-    await session.execute(insert(HandledUpdate).values(rows).on_conflict_do_nothing())
+    # each dialect's own INSERT, the one with ON CONFLICT DO NOTHING
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(pg_insert(HandledUpdate).values(rows).on_conflict_do_nothing())
+    else:
+        await session.execute(sqlite_insert(HandledUpdate).values(rows).on_conflict_do_nothing())
     return [None] * len(keys)
 
 
@@ -85,8 +89,7 @@ async def recent(session: AsyncSession, since: dt.datetime) -> dict[UpdateKey, d
 
 async def prune(session: AsyncSession, before: dt.datetime) -> int:
     """Forget what was handled before `before`; how many were."""
-    result = await session.execute(delete(HandledUpdate).where(HandledUpdate.handled_at < before))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return await rowcount(session, delete(HandledUpdate).where(HandledUpdate.handled_at < before))
 
 
 class HandledUpdates:

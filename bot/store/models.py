@@ -24,6 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
+from bot.address import Address
+from bot.store.payloads import Announcement, Unconfirmed
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -49,7 +52,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+        moment: dt.datetime = value  # what both drivers give for a DateTime column
+        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -114,6 +118,11 @@ class Chat(Base):
     left_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    @property
+    def address(self) -> Address:
+        """Where the chat is: its platform and the platform's id for it."""
+        return Address(self.platform, self.external_id)
+
 
 class Role(StrEnum):
     COORDINATOR = "coordinator"  # listed in LOA_ADMINS
@@ -168,6 +177,13 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
     claim: Mapped[int | None]  # the sender epoch that claimed it (`SenderEpoch`): fences records
+
+    @property
+    def announcement(self) -> Announcement | None:
+        """The coordinator's announcement the row carries; None for the campaign's own rows."""
+        if self.payload is None or "text" not in self.payload:
+            return None
+        return Announcement.from_json(self.payload)
 
 
 class SenderEpoch(Base):
@@ -234,8 +250,13 @@ class Prompt(Base):
     message_id: Mapped[str] = mapped_column(String(64))  # the platform's
     kind: Mapped[str] = mapped_column(String(16))  # PromptKind
     items: Mapped[list[str]] = mapped_column(JSON)  # form row codes, in the order asked
-    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"item", "value", "raw"}
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # `Unconfirmed.to_json()`
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @property
+    def unconfirmed(self) -> Unconfirmed | None:
+        """The figures a read-back waits to have confirmed; None when it waits for none."""
+        return Unconfirmed.from_json(self.pending) if self.pending is not None else None
 
 
 class AuditEntry(Base):
