@@ -63,7 +63,8 @@ def build(export: Export, out: BinaryIO) -> None:
         complete=counts[table.Completion.COMPLETE],
         partial=counts[table.Completion.PARTIAL],
         silent=counts[table.Completion.SILENT],
-        made=f"{written('time', export.made_at)} {written('day', export.made_at)}",  # "9h06 12/10/2023"
+        # "9h06 12/10/2023", as every message writes them
+        made=f"{written('time', export.made_at)} {written('day', export.made_at)}",
     )
     _lay_out(
         totals, export.form, caption, lambda row: table.columns(row, export.totals.get(row.code))
