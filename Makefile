@@ -31,4 +31,4 @@ run: $(STAMP)  ## serve real chats: TELEGRAM_BOT_TOKEN, LOA_CAMPAIGN (and more) 
 	$(BIN)/loa run
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
