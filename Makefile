@@ -22,6 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/mypy  # strict, on bot/ (pyproject's [tool.mypy])
 
 bench: $(STAMP)  ## a 1,000-group broadcast, then 2,000 answers and a 10,000-unit export (about 2.5 minutes)
 	$(BIN)/python bench/broadcast.py; missed=$$?; $(BIN)/python bench/answers.py && exit $$missed
@@ -30,4 +31,4 @@ run: $(STAMP)  ## serve real chats: TELEGRAM_BOT_TOKEN, LOA_CAMPAIGN (and more) 
 	$(BIN)/loa run
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

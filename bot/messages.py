@@ -79,6 +79,12 @@ def render(template: str, /, **context: Any) -> str:
     return environment().get_template(f"{template}.txt.j2").render(**context).strip()
 
 
+def written(macro: str, value: object) -> str:
+    """A value as every message writes it, outside a template: `written("time", at)` is "9h06"
+    (the macros of `_format.j2`)."""
+    return str(getattr(environment().globals["f"], macro)(value))
+
+
 def render_delivery(delivery: Delivery, campaign: Campaign) -> str:
     return render(
         delivery.template,
@@ -91,9 +97,14 @@ def render_delivery(delivery: Delivery, campaign: Campaign) -> str:
 
 
 @cache
-def catalogue(name: str) -> dict[str, str]:
-    """A YAML file of short texts in messages/ (`errors`, `commands`)."""
-    return yaml.safe_load((MESSAGES_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
+def catalogue(name: str) -> dict[str, Any]:
+    """A YAML file of short texts in messages/ (`errors`, `commands`). Each has its own shape
+    (flat texts, a menu in two parts, a table's headers as lists): its readers know it."""
+    path = MESSAGES_DIR / f"{name}.yaml"
+    texts = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(texts, dict):
+        raise ValueError(f"{path}: expected a mapping of texts")
+    return texts
 
 
 def command_menu() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

@@ -12,19 +12,16 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from bot.sandbox.delivery import Delivery
 from bot.sandbox.formatting import formatted
-from bot.sandbox.methods import MethodApi
+from bot.sandbox.methods import MethodApi, Settings
 from bot.sandbox.model import Bot, Chat, File, Webhook
 from bot.sandbox.wire import JSON, ApiError, Described, Params, bad, read_params
 from bot.sandbox.world import World
-
-if TYPE_CHECKING:
-    from bot.sandbox.telegram import TelegramSandbox
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -53,13 +50,12 @@ BOT_COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 Handler = Callable[[Bot, Params], Awaitable[Any]]
 
 
-class BotApi(MethodApi):
+class BotApi(MethodApi[Bot]):
     """Telegram's methods, its flood control and its answers."""
 
-    sandbox: TelegramSandbox
     world: World
 
-    def __init__(self, sandbox: TelegramSandbox, world: World, delivery: Delivery) -> None:
+    def __init__(self, sandbox: Settings, world: World, delivery: Delivery) -> None:
         super().__init__(sandbox, world, delivery)
         methods: dict[str, Handler] = {
             "getMe": self._get_me,

@@ -8,17 +8,50 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.sandbox.model import Stats
 from bot.sandbox.wire import JSON, SandboxError, dumps
 
-if TYPE_CHECKING:
-    from bot.sandbox.telegram import TelegramSandbox
+
+class Driven(Protocol):
+    """The `TelegramSandbox` methods the endpoints call (a protocol: the sandbox imports this
+    module to serve them, so this one cannot import the sandbox)."""
+
+    latency: float
+
+    @property
+    def stats(self) -> Stats: ...
+    def add_bot(self, token: str, username: str, first_name: str, privacy: bool) -> int: ...
+    def add_user(self, first_name: str, username: str | None, last_name: str | None) -> int: ...
+    def create_group(
+        self,
+        title: str,
+        members: list[int],
+        bots: list[str],
+        admins: list[int],
+        *,
+        creator: int | None,
+        username: str | None,
+        supergroup: bool,
+    ) -> int: ...
+    def private_chat(self, user_id: int) -> int: ...
+    async def post(
+        self, chat_id: int, user_id: int, text: str, reply_to: int | None, anonymous: bool
+    ) -> JSON: ...
+    def add_member(self, chat_id: int, user_id: int, admin: bool) -> None: ...
+    def add_bot_to_chat(self, chat_id: int, token: str, by_user: int | None) -> None: ...
+    def remove_bot(self, chat_id: int, token: str, by_user: int | None) -> None: ...
+    def migrate(self, chat_id: int, by_user: int | None) -> int: ...
+    def sent(self, chat_id: int | None, token: str | None) -> list[JSON]: ...
+    def fail_next(self, method: str, count: int, status: int, description: str) -> None: ...
+    def pending_faults(self) -> dict[str, list[JSON]]: ...
+    def commands(self, token: str) -> dict[str, list[JSON]]: ...
 
 
-def routes(sandbox: TelegramSandbox) -> list[web.RouteDef]:
+def routes(sandbox: Driven) -> list[web.RouteDef]:
     """The control routes; the Bot API route is the sandbox's own."""
     c = _Control(sandbox)
     chat = "/sandbox/chats/{chat_id}"
@@ -41,7 +74,7 @@ def routes(sandbox: TelegramSandbox) -> list[web.RouteDef]:
 
 
 class _Control:
-    def __init__(self, sandbox: TelegramSandbox) -> None:
+    def __init__(self, sandbox: Driven) -> None:
         self.sandbox = sandbox
 
     async def bots(self, request: web.Request) -> JSON:

@@ -58,6 +58,7 @@ def formatted(
 
 def _parse(source: str, parse_mode: str | None) -> tuple[str, list[JSON]]:
     mode = (parse_mode or "").lower()
+    entities: list[JSON]
     if not mode:
         text, entities = source, []
     elif mode == "html":

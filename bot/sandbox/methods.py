@@ -7,20 +7,45 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiohttp import web
 
 from bot.sandbox.delivery import Delivery
-from bot.sandbox.limits import FloodControl
+from bot.sandbox.limits import FloodControl, Limits
+from bot.sandbox.model import Stats
 from bot.sandbox.wire import JSON, ApiError, dumps
 
+B = TypeVar("B")  # a platform's bot: Telegram's `model.Bot`, `ZaloBot`
+B_co = TypeVar("B_co", covariant=True)
 
-class MethodApi:
+
+class Settings(Protocol):
+    """What a Bot API reads off its sandbox (the server) at each call: tests change it between
+    calls. A protocol, so that the methods know nothing of the sandbox that serves them."""
+
+    @property
+    def latency(self) -> float: ...
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def stats(self) -> Stats: ...
+    @property
+    def errors(self) -> deque[tuple[str, int, str]]: ...
+
+
+class Bots(Protocol[B_co]):
+    """A world's bots by token."""
+
+    @property
+    def bots(self) -> Mapping[str, B_co]: ...
+
+
+class MethodApi(Generic[B]):
     """Settings (`latency`, `stats`, `errors`) are read live off the sandbox: tests change them
     between calls."""
 
-    def __init__(self, sandbox: Any, world: Any, delivery: Delivery) -> None:
+    def __init__(self, sandbox: Settings, world: Bots[B], delivery: Delivery) -> None:
         self.sandbox = sandbox
         self.world = world
         self.delivery = delivery
@@ -65,7 +90,7 @@ class MethodApi:
         raise NotImplementedError
 
     async def call(
-        self, handler: Callable[..., Awaitable[Any]], bot: Any, request: web.Request
+        self, handler: Callable[..., Awaitable[Any]], bot: B, request: web.Request
     ) -> Any:
         raise NotImplementedError
 

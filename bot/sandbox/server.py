@@ -5,14 +5,31 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.sandbox import delivery
 from bot.sandbox.delivery import Delivery
 from bot.sandbox.limits import Limits
+from bot.sandbox.methods import MethodApi
 from bot.sandbox.model import Stats
 from bot.sandbox.wire import JSON
+
+
+class _Sent(Protocol):
+    @property
+    def chat_id(self) -> object: ...
+
+
+class _World(Protocol):
+    """What the server reads of a platform's world."""
+
+    @property
+    def bots(self) -> Mapping[str, delivery.Bot]: ...
+    @property
+    def sent(self) -> Sequence[_Sent]: ...
 
 
 class SandboxServer:
@@ -24,6 +41,8 @@ class SandboxServer:
     """
 
     client_max_size = 2**20  # bytes a request may carry
+    _world: _World  # set by the subclass, which narrows both to its platform's
+    _api: MethodApi[Any]
 
     def __init__(self, limits: Limits, latency: float, delivery: Delivery, stats: Stats) -> None:
         self.limits = limits
@@ -31,8 +50,6 @@ class SandboxServer:
         self.stats = stats
         self.errors: deque[tuple[str, int, str]] = deque(maxlen=50)  # (method, status, text)
         self._delivery = delivery
-        self._world: Any = None
-        self._api: Any = None
         self._watchers: list[asyncio.Future[None]] = []
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
@@ -143,7 +160,9 @@ class SandboxServer:
 
     def _report(self, chat_id: Any, count: int, timeout: float) -> str:
         got = self.sent(chat_id)
-        texts = [m.get("text", m.get("caption", "<document>"))[:60] for m in got[-3:]]
+        texts = [
+            str(m["text"] if "text" in m else m.get("caption", "<document>"))[:60] for m in got[-3:]
+        ]
         return (
             f"chat {chat_id}: {len(got)} of {count} bot message(s) after {timeout:g}s; "
             f"last: {texts}; stats: {self.stats.as_dict()}; "

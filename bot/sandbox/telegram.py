@@ -42,6 +42,8 @@ class TelegramSandbox(SandboxServer):
     """
 
     client_max_size = 50 * 2**20  # Telegram takes 50 MB uploads
+    _world: World
+    _api: BotApi
 
     def __init__(self, limits: Limits | None = None, latency: float = 0.0) -> None:
         stats = Stats()

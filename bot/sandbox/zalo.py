@@ -49,6 +49,9 @@ class ZaloSandbox(SandboxServer):
     waits are coroutines. Ids are strings throughout.
     """
 
+    _world: ZaloWorld
+    _api: ZaloBotApi
+
     def __init__(self, limits: Limits | None = None, latency: float = 0.0) -> None:
         stats = Stats()
         super().__init__(

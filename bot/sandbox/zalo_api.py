@@ -23,18 +23,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from bot.sandbox.delivery import Delivery
 from bot.sandbox.limits import Limits, Rate
-from bot.sandbox.methods import MethodApi
+from bot.sandbox.methods import MethodApi, Settings
 from bot.sandbox.wire import JSON, ApiError, Params, read_params
 from bot.sandbox.zalo_world import ZaloBot, ZaloChat, ZaloWebhook, ZaloWorld, now_ms
-
-if TYPE_CHECKING:
-    from bot.sandbox.zalo import ZaloSandbox
 
 MAX_TEXT = 2000
 DEFAULT_POLL = 30.0
@@ -59,13 +56,23 @@ def bad(what: str) -> ApiError:
     return ApiError(400, f"Bad Request: {what}")
 
 
-class ZaloBotApi(MethodApi):
+class ZaloSettings(Settings, Protocol):
+    """What Zalo's methods read off the sandbox besides: the ways it answers an idle poll and a
+    429 (`IDLE_FORMS`, `RATE_LIMIT_FORMS`)."""
+
+    @property
+    def idle_form(self) -> str: ...
+    @property
+    def rate_limit_form(self) -> str: ...
+
+
+class ZaloBotApi(MethodApi[ZaloBot]):
     """Zalo's methods and its answers."""
 
-    sandbox: ZaloSandbox
+    sandbox: ZaloSettings
     world: ZaloWorld
 
-    def __init__(self, sandbox: ZaloSandbox, world: ZaloWorld, delivery: Delivery) -> None:
+    def __init__(self, sandbox: ZaloSettings, world: ZaloWorld, delivery: Delivery) -> None:
         super().__init__(sandbox, world, delivery)
         methods: dict[str, Handler] = {
             "getMe": self._get_me,

@@ -6,19 +6,52 @@ Each is a thin wrapper over a public `ZaloSandbox` method; ids are strings. What
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aiohttp import web
 
 from bot.sandbox.control import json_route, read_body
+from bot.sandbox.model import Stats
 from bot.sandbox.wire import JSON, SandboxError
 from bot.sandbox.zalo_api import IDLE_FORMS, RATE_LIMIT_FORMS
 
-if TYPE_CHECKING:
-    from bot.sandbox.zalo import ZaloSandbox
+
+class Driven(Protocol):
+    """The `ZaloSandbox` methods the endpoints call (a protocol: the sandbox imports this module
+    to serve them, so this one cannot import the sandbox)."""
+
+    latency: float
+    idle_form: str
+    rate_limit_form: str
+
+    @property
+    def stats(self) -> Stats: ...
+    def add_bot(self, token: str, display_name: str, account_name: str | None) -> str: ...
+    def add_user(self, display_name: str) -> str: ...
+    def create_group(
+        self, title: str, members: list[str], bots: list[str], admins: list[str]
+    ) -> str: ...
+    def private_chat(self, user_id: str) -> str: ...
+    async def post(
+        self,
+        chat_id: str,
+        user_id: str,
+        text: str | None,
+        reply_to: str | None,
+        *,
+        kind: str,
+        photo_url: str | None,
+        sticker: str | None,
+    ) -> JSON: ...
+    def add_member(self, chat_id: str, user_id: str) -> None: ...
+    def add_bot_to_chat(self, chat_id: str, token: str) -> None: ...
+    def remove_bot(self, chat_id: str, token: str) -> None: ...
+    def sent(self, chat_id: str | None, token: str | None) -> list[JSON]: ...
+    def fail_next(self, method: str, count: int, status: int, description: str) -> None: ...
+    def pending_faults(self) -> dict[str, list[JSON]]: ...
 
 
-def routes(sandbox: ZaloSandbox) -> list[web.RouteDef]:
+def routes(sandbox: Driven) -> list[web.RouteDef]:
     """The control routes; the Bot API route is the sandbox's own."""
     c = _Control(sandbox)
     chat = "/sandbox/chats/{chat_id}"
@@ -39,7 +72,7 @@ def routes(sandbox: ZaloSandbox) -> list[web.RouteDef]:
 
 
 class _Control:
-    def __init__(self, sandbox: ZaloSandbox) -> None:
+    def __init__(self, sandbox: Driven) -> None:
         self.sandbox = sandbox
 
     async def bots(self, request: web.Request) -> JSON:

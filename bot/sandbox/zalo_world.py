@@ -266,7 +266,7 @@ class ZaloWorld:
 
     def record(self, bot: ZaloBot, chat: ZaloChat, method: str, content: JSON) -> JSON:
         """A bot's message was accepted: keep it; return what the API answers."""
-        answer = {"message_id": _hex_id("message", next(self._numbers)), "date": now_ms()}
+        answer: JSON = {"message_id": _hex_id("message", next(self._numbers)), "date": now_ms()}
         chat.authors[answer["message_id"]] = bot.token
         message = {**answer, "chat": chat.to_dict(), **content}
         self.sent.append(ZaloSent(bot.token, chat.id, method, message))

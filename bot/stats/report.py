@@ -70,12 +70,12 @@ def build(export: Export, out: BinaryIO) -> None:
 def _page(document: DocumentType) -> None:
     """A4, the decree's margins and font, the page number centred at the top from page 2."""
     style = document.styles["Normal"]
-    style.font.name, style.font.size = _FONT, _SIZE  # type: ignore[attr-defined]
-    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()  # type: ignore[attr-defined]
+    style.font.name, style.font.size = _FONT, _SIZE
+    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
     fonts.set(qn("w:eastAsia"), _FONT)  # Word takes some Vietnamese letters from this slot
     # the body's paragraphs, thousands of them with every unit's texts, take their form from
     # the style; the few others (letterhead, table, signature) are set apart one by one
-    body = style.paragraph_format  # type: ignore[attr-defined]
+    body = style.paragraph_format
     body.space_after, body.first_line_indent = Pt(6), Cm(1)
     body.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     section = document.sections[0]
@@ -190,7 +190,8 @@ def _cell(paragraph: Paragraph, text: str, bold: bool, center: bool) -> None:
 
 
 def _borderless(document: DocumentType, widths: Sequence[Length], rows: int) -> Table:
-    grid = document.add_table(rows=rows, cols=len(widths))  # the default style draws no lines
+    # the default style draws no lines; python-docx leaves add_table's result unannotated
+    grid: Table = document.add_table(rows=rows, cols=len(widths))
     _widths(grid, widths)
     return grid
 

@@ -28,7 +28,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.campaign.model import Form, FormRow
-from bot.messages import catalogue, environment
+from bot.messages import catalogue, written
 from bot.stats import table
 from bot.stats.export import Export
 from bot.stats.grammar import printable
@@ -53,7 +53,6 @@ MAX_CELL = 32_767  # characters Excel keeps in a cell
 
 def build(export: Export, out: BinaryIO) -> None:
     words = catalogue("export")
-    written = environment().globals["f"]  # how every message writes times and dates
     book = Workbook()
     totals = book.active
     assert totals is not None
@@ -64,7 +63,8 @@ def build(export: Export, out: BinaryIO) -> None:
         complete=counts[table.Completion.COMPLETE],
         partial=counts[table.Completion.PARTIAL],
         silent=counts[table.Completion.SILENT],
-        made=f"{written.time(export.made_at)} {written.day(export.made_at)}",  # "9h06 12/10/2023"
+        # "9h06 12/10/2023", as every message writes them
+        made=f"{written('time', export.made_at)} {written('day', export.made_at)}",
     )
     _lay_out(
         totals, export.form, caption, lambda row: table.columns(row, export.totals.get(row.code))
@@ -101,17 +101,17 @@ def _lay_out(
 ) -> None:
     """The official table: title, subtitle, caption, the two header rows, then every row."""
     words = catalogue("export")
-    for row, text, font in (
+    for top, text, font in (
         (1, form.title, Font(name=_FONT, bold=True, size=14)),
         (2, form.subtitle or "", Font(name=_FONT, italic=True, size=_SIZE)),
         (3, caption, Font(name=_FONT, bold=True, size=_SIZE)),
     ):
-        sheet.merge_cells(start_row=row, end_row=row, start_column=1, end_column=6)
-        sheet.cell(row, 1, text).font = font
-        sheet.cell(row, 1).alignment = Alignment(horizontal="center", wrap_text=True)
+        sheet.merge_cells(start_row=top, end_row=top, start_column=1, end_column=6)
+        sheet.cell(top, 1, text).font = font
+        sheet.cell(top, 1).alignment = Alignment(horizontal="center", wrap_text=True)
         # a unit's name is not known yet where the caption is a slot: room for two lines
         shown = "\n" if _is_slot(text) else text
-        sheet.row_dimensions[row].height = _height([(shown, sum(_WIDTHS.values()))], font.size)
+        sheet.row_dimensions[top].height = _height([(shown, sum(_WIDTHS.values()))], font.size)
     number, label, unit, quantity, note = words["header"]
     for column, text in ((1, number), (2, label), (3, unit), (6, note)):
         sheet.merge_cells(start_row=5, end_row=6, start_column=column, end_column=column)
@@ -145,8 +145,8 @@ def _lay_out(
         if isinstance(remark, str) and not _is_slot(remark):  # a unit's text: not known yet
             wrapped.append((remark, _WIDTHS["F"]))
         sheet.row_dimensions[line].height = _height(wrapped)
-    for column, width in _WIDTHS.items():
-        sheet.column_dimensions[column].width = width
+    for letter, width in _WIDTHS.items():
+        sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = f"A{_FIRST_ROW}"
     _print_setup(sheet, words["page_footer"])
 
@@ -200,9 +200,9 @@ def _stamp(package: bytes, sheets: Iterator[tuple[str, list[Cell]]], out: Binary
     relations = source.read("xl/_rels/workbook.xml.rels").decode()
     types = source.read("[Content_Types].xml").decode()
     sheet_entry = _element(workbook, "sheet", f'name="{_TEMPLATE}"')
-    relation_id = re.search(r'r:id="([^"]+)"', sheet_entry)[1]  # type: ignore[index]
+    relation_id = _found(r'r:id="([^"]+)"', sheet_entry, 1)
     relation = _element(relations, "Relationship", f'Id="{relation_id}"')
-    part = re.search(r'Target="/?([^"]+)"', relation)[1]  # type: ignore[index]
+    part = _found(r'Target="/?([^"]+)"', relation, 1)
     part = part if part.startswith("xl/") else f"xl/{part}"
     override = _element(types, "Override", f'PartName="/{part}"')
     titles = _print_titles(workbook)
@@ -216,12 +216,11 @@ def _stamp(package: bytes, sheets: Iterator[tuple[str, list[Cell]]], out: Binary
             entries.append(
                 sheet_entry.replace(f'name="{_TEMPLATE}"', f"name={quoteattr(title)}")
                 .replace(f'r:id="{relation_id}"', f'r:id="rIdU{number}"')
-                .replace(re.search(r'sheetId="\d+"', sheet_entry)[0], f'sheetId="{number + 1}"')  # type: ignore[index]
+                .replace(_found(r'sheetId="\d+"', sheet_entry), f'sheetId="{number + 1}"')
             )
             links.append(
                 relation.replace(f'Id="{relation_id}"', f'Id="rIdU{number}"').replace(
-                    re.search(r'Target="[^"]+"', relation)[0],
-                    f'Target="/{name}"',  # type: ignore[index]
+                    _found(r'Target="[^"]+"', relation), f'Target="/{name}"'
                 )
             )
             overrides.append(override.replace(f'PartName="/{part}"', f'PartName="/{name}"'))
@@ -282,6 +281,14 @@ def _element(xml: str, tag: str, marker: str) -> str:
     if found is None:
         raise ValueError(f"no <{tag} {marker}> in the laid-out workbook")
     return found[0]
+
+
+def _found(pattern: str, xml: str, group: int = 0) -> str:
+    """What `pattern` (or its `group`) matches in an XML text of the laid-out workbook."""
+    found = re.search(pattern, xml)
+    if found is None:
+        raise ValueError(f"no {pattern} in the laid-out workbook")
+    return found[group]
 
 
 def _title(code: str, taken: set[str]) -> str:

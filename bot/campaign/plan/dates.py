@@ -90,7 +90,7 @@ def scan_dates(text: str, year: int | None = None) -> Scan:
             continue
         after = tokens[index + 1] if index + 1 < len(tokens) else None
         joined = after is not None and _BETWEEN.match(text[token.end : after.start])
-        if joined and (found := _range(text, token, after, year)):
+        if after is not None and joined and (found := _range(text, token, after, year)):
             ranges.append(found)
             used.update({index, index + 1})
             continue

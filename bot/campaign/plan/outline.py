@@ -119,13 +119,15 @@ def items_after(lines: list[Line], head: Line) -> list[Line]:
     """The list items right under `head`, at one depth (deeper or empty items are skipped)."""
     items: list[Line] = []
     for line in lines[head.index + 1 :]:
-        if line.level in (None, TITLE) or line.is_row:
+        level = line.level
+        if level is None or level == TITLE or line.is_row:
             break
-        if head.level not in (None, TITLE) and line.level <= head.level:
+        if head.level is not None and head.level != TITLE and level <= head.level:
             break
-        if items and line.level < items[0].level:
+        first = items[0].level if items else None  # never None once an item is in
+        if first is not None and level < first:
             break
-        if line.body and (not items or line.level == items[0].level):
+        if line.body and (first is None or level == first):
             items.append(line)
     return items
 
