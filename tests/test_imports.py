@@ -165,6 +165,7 @@ LAYER_OF = {
     "bot.campaign": "core",  # the model, loading, the timeline, plan import
     "bot.stats": "core",  # the answer grammar, the table, the export's data and its writers
     "bot.address": "core",
+    "bot.errors": "core",  # the errors more than one layer raises or catches
     "bot.messages": "messages",  # every text a user reads (rendering, catalogues)
     "bot.channels": "channels",  # the platform adapters
     "bot.store": "store",
@@ -177,6 +178,8 @@ LAYER_OF = {
     "bot.cli_errors": "cli",
     "bot.config": "support",  # settings from the environment, logging, writing a file whole
     "bot.logs": "support",
+    "bot.channels.defaults": "support",  # plain constants: the platforms' defaults, read by config
+    "bot.store.defaults": "support",
     "bot.outfile": "support",
     "bot.sandbox": "sandbox",  # fake Bot API servers: the demo's, the tests', the benchmarks'
     "bot.app": "composition",  # what puts the layers together
