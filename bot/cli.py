@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import logging
 import sqlite3
@@ -13,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from alembic.util import CommandError
 from sqlalchemy.exc import (
@@ -30,13 +30,12 @@ from bot.campaign.timeline import timeline
 from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
 from bot.config import Settings
 from bot.messages import describe, render, render_delivery
+from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from bot.ops.figures import gather
 from bot.outfile import write_whole
 from bot.stats.formats import FORMATS, writer
 from bot.store.db import Database, DatabaseLost, display_url
-from bot.store.models import AuditEntry
-from bot.store.units import import_units, list_units
 
 INVALID = 2
 
@@ -61,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    run: Callable[[argparse.Namespace], int] = args.run  # each command's `set_defaults(run=...)`
+    return run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,8 +202,12 @@ def _import_plan(args: argparse.Namespace) -> int:
         return _invalid(exc)
     if args.output:
         draft = draft_yaml(plan, args.file.name, str(args.output)).encode("utf-8")
+
+        def write(out: BinaryIO) -> None:
+            out.write(draft)
+
         try:
-            write_whole(args.output, lambda out: out.write(draft), force=args.force)
+            write_whole(args.output, write, force=args.force)
         except Invalid as exc:
             return _invalid(exc)
         except OSError as exc:
@@ -235,10 +239,7 @@ def _units_import(args: argparse.Namespace) -> int:
         return _invalid(exc)
 
     async def store(db: Database) -> str:
-        async with db.session() as session, session.begin():
-            result = await import_units(session, rows)
-            detail = {"file": args.file.name, **dataclasses.asdict(result)}
-            session.add(AuditEntry(actor="cli", action="units_import", detail=detail))
+        result = await unit_ops.import_units(db, rows, source=args.file.name, actor="cli")
         return render("units_imported", file=args.file, result=result)
 
     return _with_database(store)
@@ -246,8 +247,7 @@ def _units_import(args: argparse.Namespace) -> int:
 
 def _units_list(args: argparse.Namespace) -> int:
     async def show(db: Database) -> str:
-        async with db.session() as session:
-            return render("units_list", listings=await list_units(session))
+        return render("units_list", listings=await unit_ops.list_units(db))
 
     return _with_database(show)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from importlib import metadata
+from typing import Any
 
 from bot.messages import catalogue
 
@@ -38,8 +39,8 @@ def vietnamese() -> Iterator[None]:
 
 def localize(parser: argparse.ArgumentParser, command: str = "loa") -> None:
     """Give `parser` and its subcommands, recursively, the help texts of messages/cli.yaml."""
-    texts = catalogue("cli")
-    own = texts.get(command, {})
+    texts: Mapping[str, Any] = catalogue("cli")  # nested: a command's own texts, metavars
+    own: Mapping[str, str] = texts.get(command, {})
     parser.description = own.get("description", own.get("help", parser.description))
     for action in parser._actions:
         if isinstance(action.metavar, str):

@@ -31,11 +31,13 @@ from sqlalchemy import select
 from bot.app import Loa
 from bot.campaign.loader import load_campaign, load_units
 from bot.campaign.timeline import timeline
+from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.delivery.clock import CompressedClock
 from bot.delivery.notices import EVERY as NOTICE_EVERY
 from bot.messages import render
+from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from bot.ops.figures import gather
 from bot.sandbox.telegram import Limits, TelegramSandbox
@@ -43,7 +45,6 @@ from bot.sandbox.zalo import ZaloSandbox
 from bot.stats.formats import FORMATS, writer
 from bot.store.db import Database
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
-from bot.store.units import import_units
 
 ROOT = Path(__file__).resolve().parent.parent
 CAMPAIGN = ROOT / "schedules" / "2023-lac-thuy.yaml"
@@ -93,7 +94,7 @@ class Demo:
         self.last_message = time.monotonic()
 
     def person(self, platform: str, name: str) -> int | str:
-        user = self.sandboxes[platform].add_user(name)
+        user: int | str = self.sandboxes[platform].add_user(name)
         self.names[platform, user] = name
         return user
 
@@ -329,10 +330,9 @@ async def run(out: TextIO, seconds: float = 60) -> int:
             zalo.add_bot(ZALO_TOKEN, display_name="Loa Lạc Thủy")
             await db.upgrade()
             campaign = load_campaign(CAMPAIGN)
-            async with db.session() as session, session.begin():
-                await import_units(session, load_units(UNITS, campaign))
+            await unit_ops.import_units(db, load_units(UNITS, campaign), UNITS.name, actor="demo")
             demo = Demo(telegram, zalo, db, seconds)
-            channels = {
+            channels: dict[str, Channel] = {
                 "telegram": TelegramChannel(TOKEN, api_base_url=telegram.base_url),
                 "zalo": ZaloChannel(ZALO_TOKEN, api_base_url=zalo.base_url, poll_timeout=1),
             }

@@ -1,5 +1,11 @@
 """Coordinators only: /thongbao (now or at a set time, to every unit chat or one unit type),
-/lichthongbao and /huythongbao for the scheduled ones, /tiendo, and /xuat for the table."""
+/lichthongbao and /huythongbao for the scheduled ones, /tiendo, and /xuat for the table.
+
+Each translates a message into an operation (`bot.ops`) and its result into a reply. What
+`/thongbao` typed means (`tthtcd 02/10 7 giờ 30 ...`) is read here: it is the chat's own way of
+saying it (the web asks in form fields), while whether the time asked is allowed is the
+operation's rule (`announcements.timing_problem`), the same for every face.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +13,22 @@ import asyncio
 import datetime as dt
 import logging
 import re
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.campaign.model import Campaign, parse_time
 from bot.channels.base import InboundMessage, SendError, Unsupported
-from bot.delivery import outbox
 from bot.messages import render
-from bot.ops.env import Env
+from bot.ops import announcements
+from bot.ops import progress as ops_progress
 from bot.ops.figures import gather
-from bot.stats import table
 from bot.stats.formats import FORMATS, written
-from bot.store import answers, audit, chats
-from bot.store.db import is_transient
-from bot.store.models import Chat, DeliveryStatus
-
-log = logging.getLogger(__name__)
-
-REPORT_CHECK = 0.5  # seconds between looks at a broadcast's progress
 
 if TYPE_CHECKING:
-    from bot.app import Loa
+    from bot.conversation.context import ChatContext
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,11 +72,8 @@ def parse_broadcast(args: str, campaign: Campaign, now: dt.datetime) -> Broadcas
     except ValueError:
         return Broadcast(rest, audience, problem="broadcast_bad_time")
     at = dt.datetime.combine(date, time, campaign.tz)
-    if at <= now:
-        return Broadcast(rest, audience, at, problem="broadcast_past")
-    if campaign.reminders.quiet_hours.contains(time):
-        return Broadcast(rest, audience, at, problem="broadcast_quiet")
-    return Broadcast(rest, audience, at)
+    timing = announcements.timing_problem(campaign, at, now)
+    return Broadcast(rest, audience, at, problem=f"broadcast_{timing}" if timing else None)
 
 
 def _take(
@@ -102,119 +98,89 @@ def _day_of(word: str, today: dt.date) -> dt.date:
     return date.replace(year=today.year + 1) if today - date > ROLLOVER else date
 
 
-async def broadcast(loa: Loa, message: InboundMessage, args: str) -> None:
-    asked = parse_broadcast(args, loa.campaign, loa.clock.now())
+async def broadcast(ctx: ChatContext, message: InboundMessage, args: str) -> None:
+    campaign = ctx.campaign
+    asked = parse_broadcast(args, campaign, ctx.env.clock.now())
     if not asked.text:
-        await loa.reply(message, "replies/broadcast_usage", audiences=loa.campaign.audiences)
+        await ctx.reply(message, "replies/broadcast_usage", audiences=campaign.audiences)
         return
     if asked.problem:
-        await loa.reply(message, f"replies/{asked.problem}", asked=asked)
+        await ctx.reply(message, f"replies/{asked.problem}", asked=asked)
         return
-    async with loa.db.session() as session, session.begin():
-        at = asked.at or loa.clock.now()
-        rows = await outbox.broadcast(
-            session, loa.campaign_key, asked.text, asked.types, at, loa.campaign.tz
-        )
-        audit.record(session, message.sender, "broadcast", count=len(rows), types=asked.types)
+    done = await announcements.broadcast(
+        ctx.env, asked.text, asked.types, asked.at, actor=message.sender
+    )
     if asked.at is not None:
-        await loa.reply(message, "replies/broadcast_scheduled", asked=asked, count=len(rows))
-        loa.wake()
+        await ctx.reply(message, "replies/broadcast_scheduled", asked=asked, count=done.count)
+        ctx.env.wake()
         return
-    await loa.reply(message, "replies/broadcast_started", count=len(rows), types=asked.types)
-    if rows:
-        loa.spawn(_report(loa, message, [row.id for row in rows]))
+    await ctx.reply(message, "replies/broadcast_started", count=done.count, types=asked.types)
+    if done.ids:
+        ctx.spawn(_report(ctx, message, done.ids))
 
 
-async def scheduled(loa: Loa, message: InboundMessage, args: str) -> None:
+async def scheduled(ctx: ChatContext, message: InboundMessage, args: str) -> None:
     """/lichthongbao: announcements waiting for their time."""
-    async with loa.db.session() as session:
-        waiting = await outbox.scheduled_broadcasts(session)
-    await loa.reply(message, "replies/scheduled_list", waiting=waiting, tz=loa.campaign.tz)
+    waiting = await announcements.scheduled(ctx.env)
+    await ctx.reply(message, "replies/scheduled_list", waiting=waiting, tz=ctx.campaign.tz)
 
 
-async def cancel_scheduled(loa: Loa, message: InboundMessage, args: str) -> None:
+async def cancel_scheduled(ctx: ChatContext, message: InboundMessage, args: str) -> None:
     """/huythongbao SỐ: cancel one, by the number /lichthongbao shows."""
     number = args.strip().lstrip("#")
     if not number:  # which one? show them
-        await scheduled(loa, message, args)
+        await scheduled(ctx, message, args)
         return
     cancelled = 0
     if number.isdigit():
-        async with loa.db.session() as session, session.begin():
-            cancelled = await outbox.cancel_broadcast(session, int(number))
-            if cancelled:
-                audit.record(session, message.sender, "broadcast_cancelled", number=int(number))
-    await loa.reply(message, "replies/scheduled_cancelled", number=number, count=cancelled)
+        cancelled = await announcements.cancel(ctx.env, int(number), actor=message.sender)
+    await ctx.reply(message, "replies/scheduled_cancelled", number=number, count=cancelled)
 
 
-async def _report(loa: Loa, message: InboundMessage, ids: list[int]) -> None:
+async def _report(ctx: ChatContext, message: InboundMessage, ids: Sequence[int]) -> None:
     """Wake the sender, then tell the coordinator how the broadcast went once it is settled."""
-    loa.wake()
-    while True:
-        try:
-            async with loa.db.session() as session:
-                outcome = await outbox.outcome(session, ids)
-        except Exception as exc:  # busy or away for a moment: the rows wait, so does the report
-            if not is_transient(exc):
-                raise
-            outcome = {DeliveryStatus.PENDING: len(ids)}
-        if not outcome.keys() & {DeliveryStatus.PENDING, DeliveryStatus.SENDING}:
-            break
-        await asyncio.sleep(REPORT_CHECK)
-    await loa.reply(message, "replies/broadcast_done", outcome=outcome, total=len(ids))
+    ctx.env.wake()
+    outcome = await announcements.settled(ctx.env, ids)
+    await ctx.reply(message, "replies/broadcast_done", outcome=outcome.counts, total=outcome.total)
 
 
-async def progress(loa: Loa, message: InboundMessage, args: str) -> None:
+async def progress(ctx: ChatContext, message: InboundMessage, args: str) -> None:
     """Who receives Loa's messages, and who has sent their figures: complete, partial, silent."""
-    async with loa.db.session() as session:
-        units = await chats.all_units(session)
-        bound = await chats.registered_chats(session)
-        went = await outbox.statuses(session, loa.campaign_key)
-        given = await answers.every_unit(session, loa.campaign_key)
-    missed = sum(counts[DeliveryStatus.MISSED] for counts in went.values())
-    by_unit: dict[int | None, list[Chat]] = defaultdict(list)
-    for chat in bound:
-        by_unit[chat.unit_id].append(chat)
-    active = {chat.unit_id for chat in bound if chat.active}
-    form = loa.campaign.form
-    figures = {
-        unit.id: (table.completion(form, given.get(unit.id, {})), len(given.get(unit.id, {})))
-        for unit in units
-        if form is not None
-    }
-    await loa.reply(
+    found = await ops_progress.progress(ctx.env)
+    await ctx.reply(
         message,
         "replies/progress",
-        units=units,
-        chats=by_unit,
-        active=active,
-        missed=missed,
-        figures=figures,
-        items=len(table.answerable(form)) if form else 0,
+        units=found.units,
+        chats=found.chats,
+        active=found.active,
+        missed=found.missed,
+        figures=found.figures,
+        items=found.items,
     )
 
 
-async def export(loa: Loa, message: InboundMessage, args: str) -> None:
+async def export(ctx: ChatContext, message: InboundMessage, args: str) -> None:
     """/xuat [xlsx|csv|docx]: the filled table (or the report) as a file in this chat."""
     fmt = args.strip().lower().lstrip(".") or "xlsx"
-    if loa.campaign.form is None:
-        await loa.reply(message, "replies/no_form")
+    if ctx.campaign.form is None:
+        await ctx.reply(message, "replies/no_form")
         return
     if fmt not in FORMATS:
-        await loa.reply(message, "replies/export_usage", formats=FORMATS)
+        await ctx.reply(message, "replies/export_usage", formats=FORMATS)
         return
-    if not loa.channel(message.platform).sends_files:
-        await loa.reply(message, "replies/export_unsupported", fmt=fmt)
+    channel = ctx.channel(message.platform)
+    if not channel.sends_files:
+        await ctx.reply(message, "replies/export_unsupported", fmt=fmt)
         return
-    await loa.reply(message, "replies/export_started")  # a big table takes a few seconds
-    exported = await gather(Env(loa.db, loa.campaign, loa.campaign_key, loa.clock))
+    await ctx.reply(message, "replies/export_started")  # a big table takes a few seconds
+    exported = await gather(ctx.env)
     content = await asyncio.to_thread(written, exported, fmt)
-    name = f"tong-hop-{loa.campaign_key}.{fmt}"
-    caption = render("replies/export_caption", campaign=loa.campaign, export=exported)
+    name = f"tong-hop-{ctx.env.campaign_key}.{fmt}"
+    caption = render("replies/export_caption", campaign=ctx.campaign, export=exported)
     try:
-        await loa.channel(message.platform).send_document(message.chat_id, name, content, caption)
+        await channel.send_document(message.chat_id, name, content, caption)
     except Unsupported:
-        await loa.reply(message, "replies/export_unsupported", fmt=fmt)
+        await ctx.reply(message, "replies/export_unsupported", fmt=fmt)
     except SendError as exc:
         log.warning("/xuat: the file could not be sent: %s", exc)
-        await loa.reply(message, "replies/export_failed")
+        await ctx.reply(message, "replies/export_failed")

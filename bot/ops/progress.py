@@ -1,0 +1,136 @@
+"""Progress: which units Loa reaches, which have sent their figures, how the deliveries went."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple, TypedDict
+
+from bot.delivery import outbox
+from bot.ops.env import Env
+from bot.stats import table
+from bot.stats.table import Completion
+from bot.store import answers, chats
+from bot.store.models import Chat, DeliveryStatus, Unit
+
+# The deliveries' states a coordinator is shown; a delivery being sent counts as pending.
+DELIVERY_STATES: dict[DeliveryStatus, Literal["sent", "pending", "failed", "missed"]] = {
+    DeliveryStatus.SENT: "sent",
+    DeliveryStatus.PENDING: "pending",
+    DeliveryStatus.SENDING: "pending",
+    DeliveryStatus.FAILED: "failed",
+    DeliveryStatus.MISSED: "missed",
+}
+
+
+class DeliveryTotals(TypedDict):
+    sent: int
+    pending: int
+    failed: int
+    missed: int
+
+
+class Totals(TypedDict):
+    """The overview in numbers: the web's `/api/progress` (DESIGN.md §4)."""
+
+    units: int
+    registered: int
+    complete: int
+    partial: int
+    silent: int
+    deliveries: DeliveryTotals
+
+
+class UnitFigures(NamedTuple):
+    """A unit's figures: how complete, and how many items it has answered.
+
+    A tuple, so templates may read it as `figure[0]`, `figure[1]`."""
+
+    completion: Completion
+    answered: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    units: Sequence[Unit]  # by code
+    chats: Mapping[int | None, Sequence[Chat]]  # unit id -> its registered chats
+    active: frozenset[int | None]  # units with a chat Loa can write to
+    figures: Mapping[int, UnitFigures]  # unit id -> its figures; empty without a form
+    items: int  # answerable items of the form (0 without one)
+    deliveries: Mapping[str, int] = field(default_factory=dict)  # status -> count, campaign-wide
+
+    @property
+    def missed(self) -> int:
+        """Deliveries that fell due while Loa was not running and were no longer useful."""
+        return self.deliveries.get(DeliveryStatus.MISSED, 0)
+
+    @property
+    def registered(self) -> int:
+        """Units Loa reaches: with at least one active registered chat."""
+        return sum(unit.id in self.active for unit in self.units)
+
+    def count(self, completion: Completion) -> int:
+        return sum(figure.completion is completion for figure in self.figures.values())
+
+    @property
+    def complete(self) -> int:
+        return self.count(Completion.COMPLETE)
+
+    @property
+    def partial(self) -> int:
+        return self.count(Completion.PARTIAL)
+
+    @property
+    def silent(self) -> int:
+        return self.count(Completion.SILENT)
+
+    def delivery_totals(self) -> DeliveryTotals:
+        """sent, pending (waiting or being sent), failed, missed: cancelled ones are not shown."""
+        totals = DeliveryTotals(sent=0, pending=0, failed=0, missed=0)
+        for status, count in self.deliveries.items():
+            if status in DELIVERY_STATES:
+                totals[DELIVERY_STATES[DeliveryStatus(status)]] += count
+        return totals
+
+    def totals(self) -> Totals:
+        """The overview in numbers (the web's `/api/progress`)."""
+        return {
+            "units": len(self.units),
+            "registered": self.registered,
+            "complete": self.complete,
+            "partial": self.partial,
+            "silent": self.silent,
+            "deliveries": self.delivery_totals(),
+        }
+
+
+async def progress(env: Env) -> Progress:
+    """Who receives Loa's messages, and who has sent their figures."""
+    async with env.db.session() as session:
+        units = await chats.all_units(session)
+        bound = await chats.registered_chats(session)
+        went = await outbox.statuses(session, env.campaign_key)
+        given = await answers.every_unit(session, env.campaign_key)
+    deliveries: Counter[str] = Counter()
+    for counts in went.values():
+        deliveries.update(counts)
+    by_unit: dict[int | None, list[Chat]] = defaultdict(list)
+    for chat in bound:
+        by_unit[chat.unit_id].append(chat)
+    form = env.campaign.form
+    figures = {
+        unit.id: UnitFigures(
+            table.completion(form, given.get(unit.id, {})), len(given.get(unit.id, {}))
+        )
+        for unit in units
+        if form is not None
+    }
+    return Progress(
+        units=units,
+        chats=dict(by_unit),
+        active=frozenset(chat.unit_id for chat in bound if chat.active),
+        figures=figures,
+        items=len(table.answerable(form)) if form else 0,
+        deliveries=dict(deliveries),
+    )

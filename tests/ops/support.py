@@ -1,0 +1,53 @@
+"""A campaign's environment over a test database: units imported, some chats bound."""
+
+import datetime as dt
+
+from bot.campaign.loader import load_campaign
+from bot.campaign.units import Unit as CsvUnit
+from bot.delivery.clock import Clock
+from bot.ops import units as unit_ops
+from bot.ops.env import Env
+from bot.ops.figures import Place
+from bot.store import chats
+from bot.store.units import unit_by_code
+from tests.conftest import SCHEDULES, SEEDS
+
+VN = dt.timezone(dt.timedelta(hours=7))
+KEY = "lac-thuy-2023"
+
+
+class StillClock(Clock):
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
+def environment(db, at=dt.datetime(2023, 10, 4, 9, tzinfo=VN)) -> Env:
+    woken = []
+    env = Env(
+        db,
+        load_campaign(SCHEDULES / SEEDS["lac-thuy"]),
+        KEY,
+        StillClock(at),
+        lambda: woken.append(1),
+    )
+    return env
+
+
+async def with_units(env: Env, *units: tuple[str, str]) -> None:
+    """Units (code, type) imported as the office's file would."""
+    rows = [CsvUnit(code, f"Đơn vị {code}", kind) for code, kind in units]
+    await unit_ops.import_units(env.db, rows, source="units.csv", actor="test")
+
+
+async def bound(env: Env, code: str, chat_id: str, active: bool = True) -> Place:
+    """A Telegram group registered to the unit `code`."""
+    async with env.db.session() as session, session.begin():
+        chat = await chats.meet(session, "telegram", chat_id, "group", f"Nhóm {code}")
+        unit = await unit_by_code(session, code)
+        assert unit is not None and await chats.bind(session, chat, unit)
+        if not active:
+            chats.deactivate(chat)
+    return Place(chat.id, unit)
