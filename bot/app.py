@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Collection, Coroutine, Mapping, Sequence
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.address import Address
 from bot.campaign.model import Campaign
@@ -27,6 +30,7 @@ from bot.channels.base import (
 )
 from bot.conversation import registration
 from bot.conversation.commands import dispatch
+from bot.conversation.context import ChatContext
 from bot.delivery import outbox
 from bot.delivery.clock import Clock
 from bot.delivery.dispatcher import CLAIM_GRACE, Dispatcher
@@ -34,12 +38,14 @@ from bot.delivery.notices import EVERY as NOTICE_EVERY
 from bot.delivery.notices import Notice, Notices
 from bot.delivery.scheduler import Sender
 from bot.messages import command_menu, render
+from bot.ops import chats
 from bot.ops.env import Env
+from bot.ops.registration import OverBudget, Registrar
 from bot.store import answers
 from bot.store import chats as chats_store
 from bot.store.db import Database, is_transient
 from bot.store.handled import HandledUpdates, UpdateKey
-from bot.store.models import Chat, Unit
+from bot.store.models import Chat, Prompt, Unit
 
 log = logging.getLogger(__name__)
 
@@ -78,35 +84,35 @@ class Loa:
         campaign_key: str,
         db: Database,
         channels: Mapping[str, Channel],
-        coordinators: frozenset[str] = frozenset(),
+        coordinators: Collection[str | Address] = frozenset(),
         clock: Clock | None = None,
         notice_every: float = NOTICE_EVERY,
     ) -> None:
-        """`notice_every`: seconds between two notice messages to a coordinator (`Notices`)."""
+        """`coordinators`: whom `LOA_ADMINS` names (`telegram:123` or an `Address`);
+        `notice_every`: seconds between two notice messages to a coordinator (`Notices`)."""
         self.campaign = campaign
         self.campaign_key = campaign_key  # names the campaign in outbox keys
         self.db = db
         self.channels = dict(channels)
-        self.coordinators = coordinators
+        self.coordinators = frozenset(
+            Address.parse(c) if isinstance(c, str) else c for c in coordinators
+        )
+        self._coordinator_senders = frozenset(str(c) for c in self.coordinators)
         self.clock = clock or Clock()
         self.dispatcher = Dispatcher(
             db, campaign, campaign_key, channels, self.chat_unreachable, self.chat_moved, self.clock
         )
         self.sender = Sender(self.dispatcher, db, self.clock, campaign.tz)
         self._env = Env(db, campaign, campaign_key, self.clock, self.wake)
+        self._registrar = Registrar(self._over_budget)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks = KeyedLocks()
         self.handled = HandledUpdates(db)  # a platform's resend acts once
         self.notices = Notices(self._send_notices, notice_every)
         # What messages ask of the database, batched: the messages of a busy moment share one
         # transaction (`Batched`). One batch runs at a time, so records never race each other.
-        self.visit = db.batched(chats_store.visit_all)
-        self.prompt = db.batched(
-            lambda session, asked: answers.prompts(session, campaign_key, asked)
-        )
-        self.record = db.batched(
-            lambda session, records: answers.record_all(session, campaign_key, records)
-        )
+        self.prompt = db.batched(functools.partial(_prompts, campaign_key=campaign_key))
+        self.record = db.batched(functools.partial(_record_all, campaign_key=campaign_key))
 
     async def start(self) -> None:
         """Plan the outbox for every registered chat, listen on every channel, start sending."""
@@ -119,7 +125,7 @@ class Loa:
         everyone, coordinators = command_menu()
         for platform, channel in self.channels.items():
             await channel.start(self.handle)
-            ids = [c.split(":", 1)[1] for c in self.coordinators if c.startswith(platform + ":")]
+            ids = [c.id for c in self.coordinators if c.platform == platform]
             await channel.set_commands(everyone, coordinators, ids)
         self.sender.start()
         if unfinished:  # they go back after the grace: look then
@@ -157,6 +163,11 @@ class Loa:
         """What the operations work on (`bot.ops`)."""
         return self._env
 
+    @property
+    def registrar(self) -> Registrar:
+        """Registration with codes, and this process's guessing limits."""
+        return self._registrar
+
     def channel(self, platform: str) -> Channel:
         return self.channels[platform]
 
@@ -165,7 +176,7 @@ class Loa:
         self.sender.wake()
 
     def is_coordinator(self, sender: str) -> bool:
-        return sender in self.coordinators
+        return sender in self._coordinator_senders
 
     async def handle(self, event: Event) -> None:
         """Every event from every channel comes here: chats at once, each chat in order."""
@@ -251,8 +262,8 @@ class Loa:
         """Tell every coordinator in their private chat (chat id = user id on both platforms),
         in a digest at most once a minute (`Notices`)."""
         for coordinator in sorted(self.coordinators):
-            if coordinator.split(":", 1)[0] in self.channels:
-                self.notices.add(coordinator, Notice(template, context))
+            if coordinator.platform in self.channels:
+                self.notices.add(str(coordinator), Notice(template, context))
 
     async def _send_notices(self, coordinator: str, notices: list[Notice]) -> None:
         """One message for a coordinator's notices, after any answer to their own command:
@@ -269,14 +280,39 @@ class Loa:
 
     async def chat_moved(self, platform: str, old_id: str, new_id: str) -> None:
         """A send learnt the chat's new address before its update did."""
-        await registration.chat_moved(self, ChatMoved(platform, old_id, new_id))
+        await chats.chat_moved(self.env, Address(platform, old_id), new_id)
 
     async def chat_unreachable(self, chat: Chat, unit: Unit | None) -> None:
         """A send found the chat gone (403, not found): the same as the bot being removed."""
-        await registration.chat_gone(self, chat.platform, chat.external_id, by_user=None)
+        gone = await chats.chat_gone(self.env, Address(chat.platform, chat.external_id), by=None)
+        if gone is not None:
+            await self.notify_coordinators(
+                "replies/chat_gone_notice", chat=gone.chat, unit=gone.unit
+            )
+
+    def _over_budget(self, over: OverBudget) -> None:
+        """Registration codes are being guessed: the coordinators hear of it (`Registrar`)."""
+        registration.tell_over_budget(self, over)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run `work` in the background (a long broadcast must not hold up other chats)."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+async def _prompts(
+    session: AsyncSession, asked: Sequence[tuple[int, str | None]], *, campaign_key: str
+) -> list[Prompt | None]:
+    return await answers.prompts(session, campaign_key, asked)
+
+
+async def _record_all(
+    session: AsyncSession, records: Sequence[answers.Record], *, campaign_key: str
+) -> list[answers.Recorded]:
+    return await answers.record_all(session, campaign_key, records)
+
+
+def _as_chat_context(loa: Loa) -> ChatContext:
+    """What handlers get is what `Loa` offers (checked by mypy)."""
+    return loa

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from bot.address import Address
 from bot.channels.base import ChatType, InboundMessage
 from bot.conversation import coordinator, info, registration, reporting
-from bot.store import audit, chats
+from bot.conversation.context import ChatContext
+from bot.ops import chats
 from bot.store.models import Role
 
-if TYPE_CHECKING:
-    from bot.app import Loa
-
-Handler = Callable[["Loa", InboundMessage, str], Awaitable[None]]
+Handler = Callable[[ChatContext, InboundMessage, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -58,10 +56,11 @@ def parse(text: str) -> tuple[str, str] | None:
     return head.lower(), (rest[0].strip() if rest else "")
 
 
-async def dispatch(loa: Loa, message: InboundMessage) -> None:
+async def dispatch(ctx: ChatContext, message: InboundMessage) -> None:
     """Remember the chat and the sender, then run the command (or say how to use Loa)."""
-    role = Role.COORDINATOR if loa.is_coordinator(message.sender) else Role.STAFF
-    chat, unit = await loa.visit(
+    role = Role.COORDINATOR if ctx.is_coordinator(message.sender) else Role.STAFF
+    chat, unit = await chats.visit(
+        ctx.env,
         chats.Visit(
             message.platform,
             message.chat_id,
@@ -70,23 +69,23 @@ async def dispatch(loa: Loa, message: InboundMessage) -> None:
             message.user_id,
             message.user_name,
             role,
-        )
+        ),
     )
     parsed = parse(message.text)
     if parsed is None:
-        if await reporting.on_text(loa, message, chat, unit):
+        if await reporting.on_text(ctx, message, chat, unit):
             return
         if message.addressed:
-            await loa.reply(message, "replies/not_understood")
+            await ctx.reply(message, "replies/not_understood")
         return
     name, args = parsed
     command = COMMANDS.get(name)
     if command is None:
         if message.chat_type is ChatType.PRIVATE:  # in a group it may be another bot's command
-            await loa.reply(message, "replies/unknown_command", name=name)
+            await ctx.reply(message, "replies/unknown_command", name=name)
     elif command.coordinators_only and role is not Role.COORDINATOR:
-        async with loa.db.session() as session, session.begin():
-            audit.record(session, message.sender, "refused", chat, command=name)
-        await loa.reply(message, "replies/coordinators_only", name=name)
+        by = Address(message.platform, message.user_id)
+        await chats.note_refused(ctx.env, by, chat, name)
+        await ctx.reply(message, "replies/coordinators_only", name=name)
     else:
-        await command.run(loa, message, args)
+        await command.run(ctx, message, args)

@@ -13,6 +13,7 @@ from bot.address import Address
 from bot.campaign.model import Campaign
 from bot.channels.base import Channel, InboundMessage
 from bot.ops.env import Env
+from bot.ops.registration import Registrar
 
 
 class ChatContext(Protocol):
@@ -21,6 +22,11 @@ class ChatContext(Protocol):
 
     @property
     def campaign(self) -> Campaign: ...
+
+    @property
+    def registrar(self) -> Registrar:
+        """Registration with codes, and the guessing limits of this process."""
+        ...
 
     def is_coordinator(self, sender: str) -> bool: ...
 

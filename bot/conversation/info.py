@@ -2,59 +2,54 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.address import Address
 from bot.campaign.calendar import slogan_of, upcoming
 from bot.channels.base import ChatType, InboundMessage
+from bot.conversation.context import ChatContext
 from bot.messages import catalogue, command_menu
-from bot.store import chats
+from bot.ops import chats
 from bot.store.models import Unit
 
-if TYPE_CHECKING:
-    from bot.app import Loa
 
-
-async def start(loa: Loa, message: InboundMessage, args: str) -> None:
-    coordinator = loa.is_coordinator(message.sender)
-    await loa.reply(
+async def start(ctx: ChatContext, message: InboundMessage, args: str) -> None:
+    coordinator = ctx.is_coordinator(message.sender)
+    await ctx.reply(
         message,
         "replies/start",
-        unit=await unit_of_chat(loa, message),
+        unit=await unit_of_chat(ctx, message),
         coordinator=coordinator,
         sender=message.sender,  # what LOA_ADMINS needs, shown to the person it names
     )
     if coordinator and message.chat_type is ChatType.PRIVATE:  # now the bot may write to them
         everyone, extra = command_menu()
-        await loa.channel(message.platform).set_coordinator_commands(
+        await ctx.channel(message.platform).set_coordinator_commands(
             [*everyone, *extra], message.user_id
         )
 
 
-async def commands_help(loa: Loa, message: InboundMessage, args: str) -> None:
-    await loa.reply(
+async def commands_help(ctx: ChatContext, message: InboundMessage, args: str) -> None:
+    await ctx.reply(
         message,
         "replies/help",
         menu=catalogue("commands"),
-        coordinator=loa.is_coordinator(message.sender),
+        coordinator=ctx.is_coordinator(message.sender),
     )
 
 
-async def schedule(loa: Loa, message: InboundMessage, args: str) -> None:
-    unit = await unit_of_chat(loa, message)
-    events = upcoming(loa.campaign, unit.type if unit else None, loa.clock.now())
-    await loa.reply(message, "replies/schedule", unit=unit, events=events)
+async def schedule(ctx: ChatContext, message: InboundMessage, args: str) -> None:
+    unit = await unit_of_chat(ctx, message)
+    events = upcoming(ctx.campaign, unit.type if unit else None, ctx.env.clock.now())
+    await ctx.reply(message, "replies/schedule", unit=unit, events=events)
 
 
-async def opening(loa: Loa, message: InboundMessage, args: str) -> None:
-    await loa.reply(message, "replies/opening", opening=loa.campaign.opening)
+async def opening(ctx: ChatContext, message: InboundMessage, args: str) -> None:
+    await ctx.reply(message, "replies/opening", opening=ctx.campaign.opening)
 
 
-async def slogan(loa: Loa, message: InboundMessage, args: str) -> None:
-    today = loa.clock.now().astimezone(loa.campaign.tz).date()
-    await loa.reply(message, "replies/slogan", today=today, of_day=slogan_of(loa.campaign, today))
+async def slogan(ctx: ChatContext, message: InboundMessage, args: str) -> None:
+    today = ctx.env.clock.now().astimezone(ctx.campaign.tz).date()
+    await ctx.reply(message, "replies/slogan", today=today, of_day=slogan_of(ctx.campaign, today))
 
 
-async def unit_of_chat(loa: Loa, message: InboundMessage) -> Unit | None:
-    async with loa.db.session() as session:
-        chat = await chats.find(session, message.platform, message.chat_id)
-        return await chats.unit_of(session, chat) if chat else None
+async def unit_of_chat(ctx: ChatContext, message: InboundMessage) -> Unit | None:
+    return await chats.unit_of_chat(ctx.env, Address(message.platform, message.chat_id))

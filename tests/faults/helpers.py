@@ -14,8 +14,8 @@ from bot.app import Loa
 from bot.campaign.loader import load_campaign
 from bot.campaign.units import Unit as CsvUnit
 from bot.channels.telegram import TelegramChannel, TelegramLimits
-from bot.conversation.registration import codes_expire
 from bot.delivery.clock import Clock, CompressedClock
+from bot.ops.registration import codes_expire
 from bot.sandbox.telegram import TelegramSandbox
 from bot.store import chats
 from bot.store.db import Database

@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.conversation import registration
+from bot.ops import registration
 from bot.store import units as store_units
 from bot.store.models import Chat
 from tests.e2e.conftest import VN, FixedClock, start_world
