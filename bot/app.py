@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Coroutine, Mapping
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.address import Address
 from bot.campaign.model import Campaign
@@ -30,7 +27,6 @@ from bot.channels.base import (
 )
 from bot.conversation import registration
 from bot.conversation.commands import dispatch
-from bot.conversation.context import ChatContext
 from bot.delivery import outbox
 from bot.delivery.clock import Clock
 from bot.delivery.dispatcher import CLAIM_GRACE, Dispatcher
@@ -41,11 +37,10 @@ from bot.messages import command_menu, render
 from bot.ops import chats
 from bot.ops.env import Env
 from bot.ops.registration import OverBudget, Registrar
-from bot.store import answers
 from bot.store import chats as chats_store
 from bot.store.db import Database, is_transient
 from bot.store.handled import HandledUpdates, UpdateKey
-from bot.store.models import Chat, Prompt, Unit
+from bot.store.models import Chat, Unit
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +104,6 @@ class Loa:
         self._chat_locks = KeyedLocks()
         self.handled = HandledUpdates(db)  # a platform's resend acts once
         self.notices = Notices(self._send_notices, notice_every)
-        # What messages ask of the database, batched: the messages of a busy moment share one
-        # transaction (`Batched`). One batch runs at a time, so records never race each other.
-        self.prompt = db.batched(functools.partial(_prompts, campaign_key=campaign_key))
-        self.record = db.batched(functools.partial(_record_all, campaign_key=campaign_key))
 
     async def start(self) -> None:
         """Plan the outbox for every registered chat, listen on every channel, start sending."""
@@ -299,20 +290,3 @@ class Loa:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-async def _prompts(
-    session: AsyncSession, asked: Sequence[tuple[int, str | None]], *, campaign_key: str
-) -> list[Prompt | None]:
-    return await answers.prompts(session, campaign_key, asked)
-
-
-async def _record_all(
-    session: AsyncSession, records: Sequence[answers.Record], *, campaign_key: str
-) -> list[answers.Recorded]:
-    return await answers.record_all(session, campaign_key, records)
-
-
-def _as_chat_context(loa: Loa) -> ChatContext:
-    """What handlers get is what `Loa` offers (checked by mypy)."""
-    return loa

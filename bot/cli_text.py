@@ -24,7 +24,8 @@ def vietnamese() -> Iterator[None]:
     words = catalogue("argparse")
 
     def gettext(text: str) -> str:
-        return words.get(text, text)
+        word = words.get(text, text)
+        return word if isinstance(word, str) else text  # the catalogue is flat: text to text
 
     def ngettext(singular: str, plural: str, count: int) -> str:
         return gettext(singular if count == 1 else plural)

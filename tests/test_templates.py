@@ -40,7 +40,15 @@ TEMPLATE_ENUMS = {"Kind"}
 REPLY = re.compile(r"replies/\w+")
 
 # Built names the scan cannot work out, by their source text, with the values they take.
-DYNAMIC: dict[str, set[str]] = {}
+DYNAMIC: dict[str, set[str]] = {
+    # /thongbao's refusals: `parse_broadcast` names them, some through the operation's Timing
+    "f'replies/{asked.problem}'": {
+        "replies/broadcast_bad_date",
+        "replies/broadcast_bad_time",
+        "replies/broadcast_past",
+        "replies/broadcast_quiet",
+    },
+}
 
 # Built names that pass on a name their callers gave (checked at those calls), by source text.
 PASSED_ON = {"f'{template}.txt.j2'"}  # messages.render: `render(name)` reads NAME.txt.j2
@@ -372,11 +380,11 @@ class Kind(StrEnum):
     LOST = "lost"
 
 
-def handle(loa, message, asked, other):
+def handle(loa, message, query, other):
     loa.reply(message, HERE)
     loa.notify_coordinators(f"{HERE}_notice")
     loa.notify_coordinators(f"{HERE}_gone")
-    loa.reply(message, f"replies/{asked.problem}")
+    loa.reply(message, f"replies/{query.problem}")
     render(Kind.WEEK)
     render("nowhere", x=1)
     loa.reply(message, f"replies/{other.unknowable}")
