@@ -29,12 +29,12 @@ from bot.campaign.loader import load_campaign, load_units
 from bot.campaign.timeline import timeline
 from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
 from bot.config import Settings
+from bot.documents.formats import FORMATS, writer
 from bot.messages import describe, render, render_delivery
 from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from bot.ops.figures import gather
 from bot.outfile import write_whole
-from bot.stats.formats import FORMATS, writer
 from bot.store.db import Database, DatabaseLost, display_url
 
 INVALID = 2
@@ -178,16 +178,13 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _statuses(campaign: Path) -> dict[tuple[str, str], Counter[str]]:
     """How the campaign's deliveries went, from the outbox of DATABASE_URL."""
-    from bot.delivery import outbox
+    from bot.ops.progress import how_each_went
     from bot.service import campaign_key
 
     async def read() -> dict[tuple[str, str], Counter[str]]:
         async with _database() as db:
             check_sqlite(db.url)
-            if await db.revision() is None:  # nothing served yet; reading migrates nothing
-                return {}
-            async with db.session() as session:
-                return await outbox.statuses(session, campaign_key(campaign))
+            return await how_each_went(db, campaign_key(campaign))
 
     return asyncio.run(read())
 

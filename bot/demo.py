@@ -36,13 +36,13 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.delivery.clock import CompressedClock
 from bot.delivery.notices import EVERY as NOTICE_EVERY
+from bot.documents.formats import FORMATS, writer
 from bot.messages import render
 from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from bot.ops.figures import gather
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.sandbox.zalo import ZaloSandbox
-from bot.stats.formats import FORMATS, writer
 from bot.store.db import Database
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
 

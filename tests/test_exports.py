@@ -13,8 +13,8 @@ from docx import Document
 from openpyxl import load_workbook
 
 from bot.campaign.loader import load_campaign
+from bot.documents.formats import writer
 from bot.stats.export import Export
-from bot.stats.formats import writer
 from bot.stats.table import UnitSheet, answerable
 from tests.conftest import SCHEDULES
 

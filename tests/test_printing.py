@@ -17,7 +17,7 @@ from docx import Document
 from docx.shared import Cm, Pt
 from openpyxl import load_workbook
 
-from bot.stats.report import LETTERHEAD, TEXT_WIDTH, TOTALS
+from bot.documents.report import LETTERHEAD, TEXT_WIDTH, TOTALS
 from tests.test_exports import FORM, SHEETS, written
 
 TIMES = "Times New Roman"

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from bot.campaign.model import Campaign, parse_time
 from bot.channels.base import InboundMessage, SendError, Unsupported
+from bot.documents.formats import FORMATS, written
 from bot.messages import render
 from bot.ops import announcements
 from bot.ops import progress as ops_progress
 from bot.ops.figures import gather
-from bot.stats.formats import FORMATS, written
 
 if TYPE_CHECKING:
     from bot.conversation.context import ChatContext

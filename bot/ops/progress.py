@@ -12,6 +12,7 @@ from bot.ops.env import Env
 from bot.stats import table
 from bot.stats.table import Completion
 from bot.store import answers, chats
+from bot.store.db import Database
 from bot.store.models import Chat, DeliveryStatus, Unit
 
 # The deliveries' states a coordinator is shown; a delivery being sent counts as pending.
@@ -134,3 +135,12 @@ async def progress(env: Env) -> Progress:
         items=len(table.answerable(form)) if form else 0,
         deliveries=dict(deliveries),
     )
+
+
+async def how_each_went(db: Database, campaign_key: str) -> dict[tuple[str, str], Counter[str]]:
+    """Each planned delivery of the campaign, (kind, reference), with how it went over all its
+    chats (`loa preview --status`); nothing for a database no `loa` has set up yet."""
+    if await db.revision() is None:  # reading migrates nothing
+        return {}
+    async with db.session() as session:
+        return await outbox.statuses(session, campaign_key)

@@ -1,5 +1,5 @@
 """What every export shows, read once from the store (`bot.ops.figures.gather`) and written by
-`bot.stats.formats` as XLSX, CSV or DOCX."""
+`bot.documents.formats` as XLSX, CSV or DOCX."""
 
 from __future__ import annotations
 

@@ -14,15 +14,15 @@ FORMATS = ("xlsx", "csv", "docx")
 def writer(fmt: str) -> Callable[[Export, BinaryIO], None]:
     """The function that writes `fmt` ("xlsx", "csv" or "docx") to a binary stream."""
     if fmt == "xlsx":
-        from bot.stats import workbook
+        from bot.documents import workbook
 
         return workbook.build
     if fmt == "csv":
-        from bot.stats import longform
+        from bot.documents import longform
 
         return longform.build
     if fmt == "docx":
-        from bot.stats import report
+        from bot.documents import report
 
         return report.build
     raise ValueError(f"no such export format: {fmt!r}")
