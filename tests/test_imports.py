@@ -7,7 +7,7 @@ also runs `bot/x/__init__.py`, but that implicit edge is left out: a package is 
 before its modules, whatever they import, and re-exporting `__init__` files would otherwise be
 cycles of their own.
 
-The layers are DESIGN.md's "shape" (docs/design.md once issue 15 lands), as a table below.
+The layers are docs/design.md's ("Layers"), as a table below.
 """
 
 from __future__ import annotations

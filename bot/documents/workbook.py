@@ -97,7 +97,7 @@ def _lay_out(
     sheet: Worksheet,
     form: Form,
     caption: str,
-    cells: Callable[[FormRow], tuple[object, object, object]],
+    cells: Callable[[FormRow], tuple[Cell, Cell, Cell]],
 ) -> None:
     """The official table: title, subtitle, caption, the two header rows, then every row."""
     words = catalogue("export")
@@ -120,8 +120,8 @@ def _lay_out(
     sheet.cell(5, 4, quantity)
     sheet.cell(6, 4, words["quantity"][0])
     sheet.cell(6, 5, words["quantity"][1])
-    for line in sheet.iter_rows(min_row=5, max_row=6, max_col=6):
-        for cell in line:
+    for header in sheet.iter_rows(min_row=5, max_row=6, max_col=6):
+        for cell in header:
             cell.font = Font(name=_FONT, size=_SIZE, bold=True)
             cell.border = _BOX
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -161,13 +161,17 @@ def _print_setup(sheet: Worksheet, footer: str) -> None:
     sheet.page_setup.orientation = sheet.ORIENTATION_PORTRAIT
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0  # no limit: rows flow onto further pages
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    fit = sheet.sheet_properties.pageSetUpPr
+    assert fit is not None  # openpyxl makes it with the sheet; its stubs allow None
+    fit.fitToPage = True
     sheet.page_margins = _MARGINS
     sheet.print_title_rows = _HEADER_ROWS
     sheet.print_options.horizontalCentered = True
-    sheet.oddFooter.center.text = footer
-    sheet.oddFooter.center.font = _FONT
-    sheet.oddFooter.center.size = 11
+    odd = sheet.oddFooter
+    assert odd is not None  # as above
+    odd.center.text = footer
+    odd.center.font = _FONT
+    odd.center.size = 11
 
 
 def _height(texts: Sequence[tuple[str, float]], size: float = _SIZE) -> float:
