@@ -42,7 +42,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             )
         raise web.HTTPSeeOther(HELP)
     if request.method == "POST" and not await _csrf_ok(request, visitor.csrf):
-        return page(request, "refused", status=403, reason="csrf")
+        return page(request, "refused", http_status=403, reason="csrf")
     return await handler(request)
 
 

@@ -33,7 +33,9 @@ def pages() -> Environment:
     return env
 
 
-def page(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+def page(
+    request: web.Request, template: str, http_status: int = 200, **context: Any
+) -> web.Response:
     """`messages/web/TEMPLATE.html.j2` as the answer, with who is signed in and their form token."""
     visitor = request.get(VISITOR)
     html = (
@@ -42,5 +44,5 @@ def page(request: web.Request, template: str, status: int = 200, **context: Any)
         .render(visitor=visitor, csrf=visitor.csrf if visitor else "", path=request.path, **context)
     )
     return web.Response(
-        text=html, status=status, content_type="text/html", charset="utf-8", headers=NO_STORE
+        text=html, status=http_status, content_type="text/html", charset="utf-8", headers=NO_STORE
     )

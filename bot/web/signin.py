@@ -31,7 +31,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     )
     if isinstance(started, Refusal):
         status = 429 if started is Refusal.THROTTLED else 403
-        return page(request, "login_refused", status=status, reason=str(started))
+        return page(request, "login_refused", http_status=status, reason=str(started))
     response = web.HTTPSeeOther("/")
     response.set_cookie(
         COOKIE,

@@ -1,12 +1,14 @@
 """The web face served on loopback over a real store, and a client that keeps its cookies."""
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from bot.delivery.clock import Clock
+from bot.ops import signin
 from bot.ops.env import Env
 from bot.web.app import serve
 from bot.web.console import Console
@@ -44,3 +46,18 @@ async def web(env) -> AsyncIterator[str]:
 async def client(web) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=web, follow_redirects=False) as http:
         yield http
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found[1]
+
+
+@pytest.fixture
+async def coordinator(client, env) -> httpx.AsyncClient:
+    """The client, signed in as a coordinator; `coordinator.csrf` is the session's form token."""
+    token = await signin.issue(env, ADMIN)
+    assert (await client.post(f"/login/{token}")).status_code == 303
+    client.csrf = csrf_of((await client.get("/dang-nhap")).text)  # type: ignore[attr-defined]
+    return client

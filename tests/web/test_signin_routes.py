@@ -1,15 +1,7 @@
 """Signing in to the console: one-time links, sessions, sign-out, CSRF, the headers."""
 
-import re
-
 from bot.ops import signin
-from tests.web.conftest import ADMIN
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found[1]
+from tests.web.conftest import ADMIN, csrf_of
 
 
 async def test_a_link_shows_a_button_and_is_not_spent_by_a_preview(client, env):
