@@ -286,3 +286,22 @@ class HandledUpdate(Base):
     chat_id: Mapped[str] = mapped_column(String(64))  # the platform's ids, as text
     message_id: Mapped[str] = mapped_column(String(64))
     handled_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class WebTicket(Base):
+    """A secret that opens the web for someone: a one-time sign-in link (`/login/<token>`), a
+    signed-in session (the cookie), or a download link sent to a chat. Only the token's SHA-256
+    is kept: a copy of the database opens nothing."""
+
+    __tablename__ = "web_tickets"
+    __table_args__ = (Index("ix_web_tickets_expires_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
+    kind: Mapped[str] = mapped_column(String(16))  # TicketKind
+    holder: Mapped[str] = mapped_column(String(96))  # the coordinator, platform:id
+    scope: Mapped[str | None] = mapped_column(String(255))  # what a download link opens
+    csrf: Mapped[str | None] = mapped_column(String(64))  # a session's form token
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]  # a sign-in link is spent once followed
