@@ -176,6 +176,7 @@ LAYER_OF = {
     "bot.ops": "ops",  # the application layer: what every face does through
     "bot.conversation": "chat",  # a face: chat commands and replies
     "bot.cli": "cli",  # a face: the command line
+    "bot.web": "web",  # a face: the coordinators' console and the units' form
     "bot.cli_text": "cli",
     "bot.cli_errors": "cli",
     "bot.config": "support",  # settings from the environment, logging, writing a file whole
@@ -206,6 +207,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "chat": {"ops", "documents", "messages", "core", "support"},  # and MAY_IMPORT_MODULES
     # `loa run` and `loa demo` start the composition: the command line is the program's door
     "cli": {"ops", "documents", "plan", "messages", "core", "support", "composition"},
+    "web": {"ops", "documents", "messages", "core", "support"},
     "support": {"core"},  # each setting defined once, read by whichever layer needs it
     "sandbox": set(),  # a world of its own: it knows no more of Loa than Telegram does
     "composition": set(LAYER_OF.values()),
@@ -218,6 +220,7 @@ MAY_IMPORT_MODULES: dict[str, set[str]] = {
     "chat": {"bot.channels.base", "bot.store.models"},
     # the command line is the program's door: it opens (and upgrades) the database it works on
     "cli": {"bot.store.db", "bot.store.models"},
+    "web": {"bot.store.models"},
 }
 
 

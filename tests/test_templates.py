@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_ARGUMENT = {"render": 0, "reply": 1, "say": 1, "notify_coordinators": 0, "Notice": 0}
 FILE_ARGUMENT = {"get_template": 0}  # a file of messages/ by its own name
 CATALOGUE_ARGUMENT = {"catalogue": 0}  # messages/NAME.yaml
+PAGE_ARGUMENT = {"page": 1}  # the web's pages: messages/web/NAME.html.j2
 
 # Classes whose every value is a template's name: a delivery's template is its kind's value.
 TEMPLATE_ENUMS = {"Kind"}
@@ -51,13 +52,16 @@ DYNAMIC: dict[str, set[str]] = {
 }
 
 # Built names that pass on a name their callers gave (checked at those calls), by source text.
-PASSED_ON = {"f'{template}.txt.j2'"}  # messages.render: `render(name)` reads NAME.txt.j2
+PASSED_ON = {
+    "f'{template}.txt.j2'",  # messages.render: `render(name)` reads NAME.txt.j2
+    "f'web/{template}.html.j2'",  # bot.web.pages.page: `page(request, name)`, web/NAME.html.j2
+}
 
 
 @dataclass(frozen=True)
 class Use:
     name: str
-    kind: str  # "template", "file" or "catalogue"
+    kind: str  # "template", "file", "catalogue" or "page"
     where: str  # bot/app.py:12
 
     def path(self, messages: Path) -> Path:
@@ -65,6 +69,8 @@ class Use:
             return messages / f"{self.name}.txt.j2"
         if self.kind == "catalogue":
             return messages / f"{self.name}.yaml"
+        if self.kind == "page":
+            return messages / "web" / f"{self.name}.html.j2"
         return messages / self.name
 
 
@@ -290,6 +296,7 @@ class Code:
             (TEMPLATE_ARGUMENT, "template"),
             (FILE_ARGUMENT, "file"),
             (CATALOGUE_ARGUMENT, "catalogue"),
+            (PAGE_ARGUMENT, "page"),
         ):
             position = table.get(name or "")
             if position is not None and len(call.args) > position:
@@ -336,13 +343,27 @@ def test_every_file_in_messages_is_named_by_the_code():
     assert code.enums_found() == TEMPLATE_ENUMS, "a delivery kind enum is gone: TEMPLATE_ENUMS"
     messages = ROOT / "messages"
     uses, _ = code.uses()
-    named = {use.path(messages) for use in uses}
+    named = _with_what_they_use({use.path(messages) for use in uses}, messages)
     unnamed = [
         str(path.relative_to(ROOT))
         for path in sorted(messages.rglob("*"))
         if path.is_file() and path not in named
     ]
     assert not unnamed, "no code names these: " + ", ".join(unnamed)
+
+
+def _with_what_they_use(named: set[Path], messages: Path) -> set[Path]:
+    """`named` and every template they extend, import or include, at any depth."""
+    env = environment()
+    found, todo = set(named), [path for path in named if path.suffix == ".j2"]
+    while todo:
+        tree = env.parse(todo.pop().read_text(encoding="utf-8"))
+        for name in meta.find_referenced_templates(tree):
+            path = messages / name if name else None
+            if path is not None and path.is_file() and path not in found:
+                found.add(path)
+                todo.append(path)
+    return found
 
 
 def test_the_templates_import_and_include_only_what_exists():
