@@ -43,8 +43,8 @@ class Totals(TypedDict):
     deliveries: DeliveryTotals
 
 
-class UnitFigures(NamedTuple):
-    """A unit's figures: how complete, and how many items it has answered.
+class Standing(NamedTuple):
+    """Where a unit stands with its figures: how complete, and how many items it has answered.
 
     A tuple, so templates may read it as `figure[0]`, `figure[1]`."""
 
@@ -57,7 +57,7 @@ class Progress:
     units: Sequence[Unit]  # by code
     chats: Mapping[int | None, Sequence[Chat]]  # unit id -> its registered chats
     active: frozenset[int | None]  # units with a chat Loa can write to
-    figures: Mapping[int, UnitFigures]  # unit id -> its figures; empty without a form
+    figures: Mapping[int, Standing]  # unit id -> its figures; empty without a form
     items: int  # answerable items of the form (0 without one)
     deliveries: Mapping[str, int] = field(default_factory=dict)  # status -> count, campaign-wide
 
@@ -121,7 +121,7 @@ async def progress(env: Env) -> Progress:
         by_unit[chat.unit_id].append(chat)
     form = env.campaign.form
     figures = {
-        unit.id: UnitFigures(
+        unit.id: Standing(
             table.completion(form, given.get(unit.id, {})), len(given.get(unit.id, {}))
         )
         for unit in units

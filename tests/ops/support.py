@@ -24,16 +24,18 @@ class StillClock(Clock):
         return self.at
 
 
+class Wakes:
+    """The sender's wake-up, counted."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
 def environment(db, at=dt.datetime(2023, 10, 4, 9, tzinfo=VN)) -> Env:
-    woken = []
-    env = Env(
-        db,
-        load_campaign(SCHEDULES / SEEDS["lac-thuy"]),
-        KEY,
-        StillClock(at),
-        lambda: woken.append(1),
-    )
-    return env
+    return Env(db, load_campaign(SCHEDULES / SEEDS["lac-thuy"]), KEY, StillClock(at), Wakes())
 
 
 async def with_units(env: Env, *units: tuple[str, str]) -> None:

@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.delivery import outbox
-from bot.delivery.clock import Clock
 from bot.ops import deliveries
 from bot.ops.deliveries import Retry
 from bot.ops.env import Env
 from bot.store import chats
 from bot.store.models import AuditEntry, Delivery, DeliveryStatus
+from tests.ops.support import StillClock, Wakes
 from tests.store.test_outbox import registered
 
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -19,27 +19,9 @@ BEFORE_THE_WEEK = dt.datetime(2023, 9, 1, tzinfo=VN)
 IN_THE_WEEK = dt.datetime(2023, 10, 3, 9, tzinfo=VN)
 
 
-class Fixed(Clock):
-    def __init__(self, at: dt.datetime) -> None:
-        self.at = at
-
-    def now(self) -> dt.datetime:
-        return self.at
-
-
-class Wakes:
-    """The sender's wake-up, counted."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self) -> None:
-        self.count += 1
-
-
 @pytest.fixture
 async def env(db, seeds):
-    env = Env(db, seeds["lac-thuy"], "lac-thuy", Fixed(IN_THE_WEEK), Wakes())
+    env = Env(db, seeds["lac-thuy"], "lac-thuy", StillClock(IN_THE_WEEK), Wakes())
     targets = await registered(db, "a", "b")
     async with db.session() as session, session.begin():
         for target in targets:

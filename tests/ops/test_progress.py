@@ -5,7 +5,7 @@ import json
 from sqlalchemy import update
 
 from bot.ops import announcements, figures
-from bot.ops.progress import UnitFigures, progress
+from bot.ops.progress import Standing, progress
 from bot.stats.table import Completion, answerable
 from bot.store.models import Delivery
 from tests.ops.support import bound, environment, with_units
@@ -43,9 +43,9 @@ async def test_progress_counts_units_chats_figures_and_deliveries(db):
     assert found.active == {by_code["th-a"].id, by_code["tt-c"].id}
     assert [len(found.chats.get(unit.id, [])) for unit in found.units] == [1, 1, 1]
     assert found.figures == {
-        by_code["th-a"].id: UnitFigures(Completion.PARTIAL, 1),
-        by_code["th-b"].id: UnitFigures(Completion.SILENT, 0),
-        by_code["tt-c"].id: UnitFigures(Completion.COMPLETE, len(items)),
+        by_code["th-a"].id: Standing(Completion.PARTIAL, 1),
+        by_code["th-b"].id: Standing(Completion.SILENT, 0),
+        by_code["tt-c"].id: Standing(Completion.COMPLETE, len(items)),
     }
     assert (found.items, found.missed) == (len(items), 1)
     totals = found.totals()

@@ -6,28 +6,20 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.delivery.clock import Clock
 from bot.ops import signin
 from bot.ops.env import Env
 from bot.ops.signin import Refusal, TicketKind
 from bot.store.models import AuditEntry, WebTicket
+from tests.ops.support import StillClock
 
 ADMIN = "zalo:abc"
 COORDINATORS = frozenset({ADMIN})
 START = dt.datetime(2023, 9, 25, 1, 0, tzinfo=dt.UTC)
 
 
-class Settable(Clock):
-    def __init__(self) -> None:
-        self.at = START
-
-    def now(self) -> dt.datetime:
-        return self.at
-
-
 @pytest.fixture
 def env(db, seeds):
-    return Env(db, seeds["lac-thuy"], "lac-thuy", Settable())
+    return Env(db, seeds["lac-thuy"], "lac-thuy", StillClock(START))
 
 
 async def test_a_link_opens_one_session_then_is_spent(env):

@@ -7,27 +7,19 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.delivery.clock import Clock
 from bot.ops import signin
 from bot.ops.env import Env
 from bot.web.app import serve
 from bot.web.console import Console
+from tests.ops.support import StillClock
 
 ADMIN = "zalo:coordinator-1"
 START = dt.datetime(2023, 9, 25, 1, 0, tzinfo=dt.UTC)
 
 
-class Settable(Clock):
-    def __init__(self) -> None:
-        self.at = START
-
-    def now(self) -> dt.datetime:
-        return self.at
-
-
 @pytest.fixture
 def env(db, seeds) -> Env:
-    return Env(db, seeds["lac-thuy"], "lac-thuy", Settable())
+    return Env(db, seeds["lac-thuy"], "lac-thuy", StillClock(START))
 
 
 @pytest.fixture
