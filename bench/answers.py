@@ -71,7 +71,8 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 from bot.app import Loa
 from bot.campaign.loader import load_campaign
 from bot.campaign.model import AnswerKind, Campaign
-from bot.channels.telegram import CONCURRENT_UPDATES, TelegramChannel, TelegramLimits
+from bot.channels.defaults import TelegramLimits
+from bot.channels.telegram import CONCURRENT_UPDATES, TelegramChannel
 from bot.delivery.clock import Clock
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.service import campaign_key
@@ -343,7 +344,7 @@ class Export:
 
 
 def sample(row_index: int, unit_index: int, kind: AnswerKind | None) -> list[int] | str:
-    """A plausible stored value for the row (JSON as `answers.stored` writes it)."""
+    """A plausible stored value for the row (JSON as `bot.store.payloads.stored` writes it)."""
     if kind is AnswerKind.TEXT:
         return f"Ngày hội đọc sách lần {unit_index % 9 + 1}"
     small = (unit_index + row_index) % 9 + 1

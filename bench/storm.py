@@ -22,7 +22,8 @@ from common import CAMPAIGN, database, forget_updates  # also puts the root on t
 from bot.app import Loa
 from bot.campaign.loader import load_campaign
 from bot.campaign.units import Unit as CsvUnit
-from bot.channels.telegram import TelegramChannel, TelegramLimits
+from bot.channels.defaults import TelegramLimits
+from bot.channels.telegram import TelegramChannel
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.store import chats
 from bot.store.units import import_units

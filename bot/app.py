@@ -17,12 +17,10 @@ from bot.channels.base import (
     BotAdded,
     BotRemoved,
     Channel,
-    ChatAddressChanged,
     ChatMoved,
     ChatType,
     Event,
     InboundMessage,
-    SendError,
     retry_in,
 )
 from bot.conversation import registration
@@ -33,6 +31,7 @@ from bot.delivery.dispatcher import CLAIM_GRACE, Dispatcher
 from bot.delivery.notices import EVERY as NOTICE_EVERY
 from bot.delivery.notices import Notice, Notices
 from bot.delivery.scheduler import Sender
+from bot.errors import ChatAddressChanged, SendError
 from bot.messages import command_menu, render
 from bot.ops import chats
 from bot.ops.env import Env

@@ -24,18 +24,18 @@ from sqlalchemy.exc import (
 )
 
 from bot import cli_text, logs
-from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign, load_units
 from bot.campaign.timeline import timeline
 from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
 from bot.config import Settings
 from bot.documents.formats import FORMATS, writer
+from bot.errors import DatabaseLost, Invalid, Problem
 from bot.messages import describe, render, render_delivery
 from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from bot.ops.figures import gather
 from bot.outfile import write_whole
-from bot.store.db import Database, DatabaseLost, display_url
+from bot.store.db import Database, display_url
 
 INVALID = 2
 

@@ -12,7 +12,7 @@ import sqlite3
 
 from sqlalchemy.engine import make_url
 
-from bot.campaign.checks import Problem
+from bot.errors import Problem
 from bot.store.db import display_url
 
 # The driver's words (lower case) that tell which database failure this is; the first match wins.

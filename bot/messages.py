@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.campaign.checks import Problem
 from bot.campaign.model import Campaign, FormRow
 from bot.campaign.timeline import Delivery
+from bot.errors import Problem
 from bot.stats.grammar import part_names
 
 MESSAGES_DIR = Path(

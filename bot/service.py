@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 from bot.app import Loa
-from bot.campaign.checks import Invalid, Problem
 from bot.campaign.loader import load_campaign
 from bot.channels.base import Channel
-from bot.channels.telegram import TelegramChannel, TelegramLimits
+from bot.channels.defaults import TelegramLimits, ZaloLimits
+from bot.channels.telegram import TelegramChannel
 from bot.channels.webhook import Webhook
-from bot.channels.zalo import ZaloChannel, ZaloLimits
+from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
+from bot.errors import Invalid, Problem
 from bot.messages import render
 from bot.store.db import Database
 

@@ -8,11 +8,11 @@ import logging
 import pytest
 
 from bot.campaign.calendar import EventKind, slogan_of, upcoming
-from bot.campaign.checks import Invalid
 from bot.channels.base import split_text
 from bot.config import Settings, parse_admins
 from bot.conversation.commands import parse
 from bot.conversation.coordinator import parse_broadcast
+from bot.errors import Invalid
 from bot.logs import Redact
 from bot.messages import describe
 

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pytest
 
-from bot.campaign.checks import Problem
 from bot.campaign.model import Announcement
 from bot.campaign.timeline import Kind, timeline
 from bot.campaign.units import Unit
+from bot.errors import Problem
 from bot.messages import describe, environment, field_name, render_delivery
 
 

@@ -128,17 +128,24 @@ def test_rates_set_in_the_environment_reach_the_channels_limits():
     assert settings.zalo_limits() == defaults.ZaloLimits(chat_per_second=0.5)
 
 
-def test_the_shared_errors_are_one_set_wherever_they_are_imported_from():
-    from bot.campaign import checks
-    from bot.store import db
+def test_the_shared_errors_have_one_home():
+    """Every layer imports them from bot.errors: no module defines or re-exports one."""
+    import ast
+    import pathlib
 
-    assert (checks.Invalid, checks.Problem, db.DatabaseLost) == (
-        errors.Invalid,
-        errors.Problem,
-        errors.DatabaseLost,
-    )
-    for name in ("SendError", "ChatUnreachable", "ChatMaybeGone", "ChatAddressChanged"):
-        assert getattr(base, name) is getattr(errors, name)
+    shared = {"Problem", "Invalid", "DatabaseLost", "Fault", "SendError", "ChatUnreachable"}
+    shared |= {"ChatMaybeGone", "ChatAddressChanged", "RetryLater", "TemporaryFailure"}
+    shared |= {"Unsupported"}
+    homes = []
+    for path in pathlib.Path(errors.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.name in shared:
+                homes.append((path.name, node.name))
+            if isinstance(node, ast.ImportFrom) and node.module == "bot.errors":
+                again = [a.name for a in node.names if a.asname == a.name]
+                assert not again, f"{path}: re-exports {again}"
+    assert {name for _, name in homes} == shared
+    assert {file for file, _ in homes} == {"errors.py"}
     assert issubclass(errors.DatabaseLost, errors.Invalid)
     assert errors.RetryLater(3).fault is errors.Fault.WAIT
 

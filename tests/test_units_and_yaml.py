@@ -2,9 +2,9 @@
 
 import pytest
 
-from bot.campaign.checks import Invalid
 from bot.campaign.units import Unit, read_units
 from bot.campaign.yamlfile import YamlProblem, read_yaml
+from bot.errors import Invalid
 from bot.messages import describe
 
 GOOD = "code,name,type,parent\nth-a,Trường TH A,truong-hoc,xã A\ntt-b,TTHTCĐ xã B,tthtcd,\n"

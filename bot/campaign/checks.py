@@ -8,11 +8,7 @@ from collections.abc import Iterator
 
 from bot.campaign.model import AnswerKind, Campaign, DeadlineKind, Form, Opening
 from bot.campaign.yamlfile import FieldPath
-
-# Defined in bot.errors (every layer raises or reads them); `Invalid` is named here too, where
-# the loaders have always found it.
-from bot.errors import Invalid as Invalid
-from bot.errors import Problem as Problem
+from bot.errors import Problem
 
 
 def check_campaign(campaign: Campaign) -> list[Problem]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-from bot.campaign.checks import Invalid, Problem
+from bot.errors import Invalid, Problem
 
 _REASONS = {
     errno.ENOENT: "file_missing",

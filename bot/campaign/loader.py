@@ -8,11 +8,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.campaign.checks import Invalid, Problem, check_campaign, check_form
+from bot.campaign.checks import check_campaign, check_form
 from bot.campaign.files import read_utf8
 from bot.campaign.model import Campaign, Form
 from bot.campaign.units import Unit, read_units_file
 from bot.campaign.yamlfile import Document, YamlProblem, read_yaml
+from bot.errors import Invalid, Problem
 
 M = TypeVar("M", bound=BaseModel)
 

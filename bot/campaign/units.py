@@ -18,8 +18,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.campaign.checks import Invalid, Problem
 from bot.campaign.files import read_bytes
+from bot.errors import Invalid, Problem
 
 REQUIRED = ("code", "name", "type")  # and optionally "parent", or "area" as offices also call it
 

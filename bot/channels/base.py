@@ -15,17 +15,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.address import Address
+from bot.errors import Fault, SendError
 
 # The send errors are shared by every layer that sends: they live in bot.errors and are named
 # here too, where the channels' users have always found them.
-from bot.errors import ChatAddressChanged as ChatAddressChanged
-from bot.errors import ChatMaybeGone as ChatMaybeGone
-from bot.errors import ChatUnreachable as ChatUnreachable
-from bot.errors import Fault as Fault
-from bot.errors import RetryLater as RetryLater
-from bot.errors import SendError as SendError
-from bot.errors import TemporaryFailure as TemporaryFailure
-from bot.errors import Unsupported as Unsupported
 
 # C0 and C1 control characters but tab and newline: no database stores NUL in text (PostgreSQL
 # refuses it), and the others only garble names, answers and exports.

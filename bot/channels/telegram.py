@@ -58,10 +58,9 @@ from bot.channels.base import (
     send_parts,
     split_text,
 )
-from bot.channels.defaults import TELEGRAM_API, TELEGRAM_LIMITS
 
 # Defined with the other defaults; named here too, where the adapters' users find them.
-from bot.channels.defaults import TelegramLimits as TelegramLimits
+from bot.channels.defaults import TELEGRAM_API, TELEGRAM_LIMITS, TelegramLimits
 from bot.channels.pacing import Gate, Pacer, Pacers
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,

@@ -47,10 +47,9 @@ from bot.channels.base import (
     send_parts,
     split_text,
 )
-from bot.channels.defaults import ZALO_API, ZALO_LIMITS
 
 # Defined with the other defaults; named here too, where the adapters' users find them.
-from bot.channels.defaults import ZaloLimits as ZaloLimits
+from bot.channels.defaults import ZALO_API, ZALO_LIMITS, ZaloLimits
 from bot.channels.pacing import Gate, Pacer, Pacers
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.campaign.model import Campaign, parse_time
-from bot.channels.base import InboundMessage, SendError, Unsupported
+from bot.channels.base import InboundMessage
 from bot.documents.formats import FORMATS, written
+from bot.errors import SendError, Unsupported
 from bot.messages import render
 from bot.ops import announcements
 from bot.ops import progress as ops_progress

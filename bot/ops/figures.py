@@ -23,6 +23,7 @@ from bot.stats.grammar import Accepted, Rejected, Value, printable
 from bot.stats.table import UnitSheet
 from bot.store import answers, chats
 from bot.store.models import Prompt, PromptKind, Unit
+from bot.store.payloads import Unconfirmed
 from bot.store.units import unit_by_code
 
 T = TypeVar("T")
@@ -199,15 +200,16 @@ async def confirm(env: Env, place: Place, prompt: Prompt, author: str) -> Acknow
     """ "Yes" to a read-back: record the figures it held, those still in the form and not given
     again since; None when none is left to record."""
     form = _form(env)
-    assert prompt.pending is not None
+    held = prompt.unconfirmed
+    assert held is not None
     rows = _rows(form)
     async with env.db.session() as session:  # a figure sent since the read-back replaces it
         newer = await answers.answered_since(
             session, env.campaign_key, place.unit.id, prompt.items, prompt.created_at
         )
     valid = [
-        (rows[code], answers.loaded(value), raw)
-        for code, (value, raw) in zip(prompt.items, prompt.pending["answers"], strict=True)
+        (rows[code], value, raw)
+        for code, (value, raw) in zip(prompt.items, held.answers, strict=True)
         if code in rows and code not in newer
     ]
     recorded, answered = await _store(env, place, valid, author, settles=prompt.id)
@@ -235,7 +237,7 @@ async def asked(env: Env, place: Place, message_id: str, rows: Sequence[FormRow]
 
 async def hold(env: Env, place: Place, message_id: str, unusual: Sequence[Unusual]) -> None:
     """A face read `unusual` back in its message `message_id`: a "yes" to it records them."""
-    pending: dict[str, Any] = {"answers": [[answers.stored(u.value), u.raw] for u in unusual]}
+    pending = Unconfirmed.of((u.value, u.raw) for u in unusual)
     items = [u.row.code for u in unusual]
     await _remember(env, place, message_id, PromptKind.CONFIRM, items, pending)
 
@@ -327,7 +329,7 @@ async def _remember(
     message_id: str,
     kind: PromptKind,
     items: list[str],
-    pending: dict[str, Any] | None = None,
+    pending: Unconfirmed | None = None,
 ) -> None:
     async with env.db.session() as session, session.begin():
         answers.asked(

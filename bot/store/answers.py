@@ -15,11 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.stats.grammar import Value
 from bot.store.models import Answer, Prompt, PromptKind, utcnow
-from bot.store.payloads import Unconfirmed
 
 # Defined with the other JSON the store keeps; named here too, where they were always found.
-from bot.store.payloads import loaded as loaded
-from bot.store.payloads import stored as stored
+from bot.store.payloads import Unconfirmed, loaded, stored
 
 # Statements every batch of answers runs, built once: building one costs half of running it.
 _CURRENT = (  # values as their JSON text: only those a record replaces are decoded
@@ -216,13 +214,11 @@ def asked(
     message_id: str,
     kind: PromptKind,
     items: list[str],
-    pending: Unconfirmed | dict[str, Any] | None = None,
+    pending: Unconfirmed | None = None,
     at: dt.datetime | None = None,
 ) -> None:
     """Remember that `message_id` in the chat asked for `items` (a reply to it answers them);
-    `pending`: the figures a read-back waits to have confirmed (as JSON too, as it was given)."""
-    if isinstance(pending, Unconfirmed):
-        pending = pending.to_json()
+    `pending`: the figures a read-back waits to have confirmed."""
     session.add(
         Prompt(
             campaign=campaign,
@@ -231,7 +227,7 @@ def asked(
             message_id=message_id,
             kind=kind,
             items=items,
-            pending=pending,
+            pending=pending.to_json() if pending is not None else None,
             created_at=at or utcnow(),
         )
     )

@@ -33,8 +33,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.errors import DatabaseLost as DatabaseLost  # named here too, where it was always found
-from bot.errors import Invalid, Problem
+from bot.errors import DatabaseLost, Invalid, Problem
 from bot.store.batch import Batched
 from bot.store.defaults import DEFAULT_DATABASE_URL
 

@@ -3,7 +3,7 @@
 The JSON keeps the shape it always had (rows written before these types read back the same):
 - an announcement's rows (`Delivery.payload`): `{"text": str, "types": [str, ...]}`;
 - a read-back's figures waiting for "đúng" (`Prompt.pending`): `{"answers": [[value, raw], ...]}`,
-  each value as `answers.stored` writes it (a list of numbers, or a text).
+  each value as `stored` writes it (a list of numbers, or a text).
 """
 
 from __future__ import annotations

@@ -17,28 +17,12 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from bot.campaign.checks import Invalid
 from bot.channels import zalo as zalo_module
-from bot.channels.base import (
-    ChatMaybeGone,
-    ChatType,
-    ChatUnreachable,
-    Event,
-    InboundMessage,
-    RetryLater,
-    SendError,
-    TemporaryFailure,
-)
+from bot.channels.base import ChatType, Event, InboundMessage
+from bot.channels.defaults import ZaloLimits
 from bot.channels.pacing import Pacers
 from bot.channels.webhook import Webhook
-from bot.channels.zalo import (
-    NotText,
-    ZaloChannel,
-    ZaloLimits,
-    parse_update,
-    poll_wait,
-    send_error,
-)
+from bot.channels.zalo import NotText, ZaloChannel, parse_update, poll_wait, send_error
 from bot.channels.zalo_api import (
     RETRY_AFTER,
     ZaloApiError,
@@ -47,6 +31,14 @@ from bot.channels.zalo_api import (
     unwrap,
 )
 from bot.config import Settings
+from bot.errors import (
+    ChatMaybeGone,
+    ChatUnreachable,
+    Invalid,
+    RetryLater,
+    SendError,
+    TemporaryFailure,
+)
 from bot.messages import render
 from bot.sandbox.zalo import IDLE_FORMS, RATE_LIMIT_FORMS, Limits, ZaloSandbox
 

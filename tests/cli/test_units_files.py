@@ -9,10 +9,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from bot.campaign.checks import Invalid
 from bot.campaign.loader import load_units
 from bot.campaign.units import Unit
 from bot.cli import main
+from bot.errors import Invalid
 from bot.messages import describe
 from bot.store.db import Database
 from bot.store.models import Unit as StoredUnit

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from bot.app import Loa
 from bot.campaign.loader import load_campaign, load_units
-from bot.channels.telegram import TelegramChannel, TelegramLimits
+from bot.channels.defaults import TelegramLimits
+from bot.channels.telegram import TelegramChannel
 from bot.delivery.clock import Clock
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.store.db import Database

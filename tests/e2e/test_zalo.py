@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 
 from bot.app import Loa
 from bot.campaign.loader import load_campaign
+from bot.channels.defaults import ZaloLimits
 from bot.channels.telegram import TelegramChannel
-from bot.channels.zalo import ZaloChannel, ZaloLimits
+from bot.channels.zalo import ZaloChannel
 from bot.sandbox.zalo import Limits, ZaloSandbox
 from bot.store import answers
 from bot.store.models import Chat, Delivery, DeliveryAttempt, Unit

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from bot.app import Loa
 from bot.campaign.loader import load_campaign
 from bot.campaign.units import Unit as CsvUnit
-from bot.channels.telegram import TelegramChannel, TelegramLimits
+from bot.channels.defaults import TelegramLimits
+from bot.channels.telegram import TelegramChannel
 from bot.delivery.clock import Clock, CompressedClock
 from bot.ops.registration import codes_expire
 from bot.sandbox.telegram import TelegramSandbox

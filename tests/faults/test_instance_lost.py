@@ -22,15 +22,15 @@ from sqlalchemy.engine import make_url
 
 from bot import service
 from bot.app import Loa
-from bot.campaign.checks import Invalid
 from bot.campaign.loader import load_campaign
 from bot.campaign.units import Unit as CsvUnit
 from bot.channels.telegram import TelegramChannel
 from bot.delivery import outbox
+from bot.errors import DatabaseLost, Invalid
 from bot.messages import describe
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.store import chats
-from bot.store.db import Database, DatabaseLost, throwaway_postgres
+from bot.store.db import Database, throwaway_postgres
 from bot.store.units import import_units
 from tests.conftest import SCHEDULES, SEEDS
 from tests.e2e.conftest import UNLIMITED

@@ -4,7 +4,7 @@ send nothing twice."""
 
 from __future__ import annotations
 
-from bot.channels.telegram import TelegramLimits
+from bot.channels.defaults import TelegramLimits
 from bot.sandbox.telegram import Limits, Rate, TelegramSandbox
 from tests.faults.helpers import attempts, copies, registered_groups, rows, start_loa
 

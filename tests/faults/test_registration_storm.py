@@ -9,7 +9,7 @@ import asyncio
 import time
 
 from bot.campaign.units import Unit as CsvUnit
-from bot.channels.telegram import TelegramLimits
+from bot.channels.defaults import TelegramLimits
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.store import chats
 from bot.store.units import import_units

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.store import answers, chats
 from bot.store.models import Answer, Chat, Member, Prompt, PromptKind, Unit
+from bot.store.payloads import Unconfirmed
 
 T0 = dt.datetime(2023, 10, 9, 2, 0, tzinfo=dt.UTC)
 
@@ -73,7 +74,7 @@ async def test_records_of_several_units_in_one_batch_are_each_applied_in_order(d
 async def test_a_record_settles_the_read_back_it_confirms(db):
     a, _, chat = await two_units(db)
     async with db.session() as session, session.begin():
-        answers.asked(session, "k", chat, a, "77", PromptKind.CONFIRM, ["1"], {"answers": []})
+        answers.asked(session, "k", chat, a, "77", PromptKind.CONFIRM, ["1"], Unconfirmed(()))
     async with db.session() as session:
         [prompt] = await answers.prompts(session, "k", [(chat, "77")])
     assert prompt is not None and prompt.pending == {"answers": []}

@@ -17,7 +17,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, StatementError
 
-from bot.campaign.checks import Invalid
+from bot.errors import Invalid
 from bot.messages import describe
 from bot.store import db as db_module
 from bot.store.db import Database, alembic_config, database_url, display_url

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from bot.delivery import outbox
 from bot.store import answers
 from bot.store.models import Delivery, Prompt, PromptKind
-from bot.store.payloads import Announcement, Unconfirmed
+from bot.store.payloads import Announcement, Unconfirmed, stored
 from tests.store.test_outbox import VN, registered
 
 TEXTS = st.text(st.characters(blacklist_categories=("Cs",)), max_size=50)
@@ -33,8 +33,8 @@ def test_an_announcement_goes_through_json_and_back(words, types):
 def test_figures_waiting_for_yes_go_through_json_and_back(given_answers):
     unconfirmed = Unconfirmed.of(given_answers)
     written = json.loads(json.dumps(unconfirmed.to_json()))
-    # the shape the chat handlers always wrote: [[value as `answers.stored`, raw], ...]
-    assert written == {"answers": [[answers.stored(v), raw] for v, raw in given_answers]}
+    # the shape the chat handlers always wrote: [[value as `payloads.stored`, raw], ...]
+    assert written == {"answers": [[stored(v), raw] for v, raw in given_answers]}
     assert Unconfirmed.from_json(written) == unconfirmed
 
 

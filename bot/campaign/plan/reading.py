@@ -20,7 +20,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from lxml.etree import XMLSyntaxError
 
-from bot.campaign.checks import Invalid, Problem
+from bot.errors import Invalid, Problem
 
 SUFFIXES = (".docx", ".txt", ".md")
 # A .docx is a zip that python-docx inflates whole into memory, so its declared sizes are checked

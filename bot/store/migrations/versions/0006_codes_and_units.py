@@ -50,7 +50,7 @@ def _refuse_codes_differing_by_case() -> None:
     for key, code in rows:
         clashes.setdefault(key, []).append(code)
     if clashes:
-        from bot.campaign.checks import Problem  # the wording lives in messages/errors.yaml
+        from bot.errors import Problem
         from bot.messages import describe
 
         codes = [" / ".join(same) for same in clashes.values()]
