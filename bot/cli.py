@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("file", type=Path, metavar="FILE")
     preview.add_argument("--units", type=Path, metavar="CSV", help="expand over these units")
-    preview.add_argument("--json", action="store_true", help="print the JSON array of DESIGN.md §4")
+    preview.add_argument(
+        "--json", action="store_true", help="print the JSON array of docs/design.md (Contracts)"
+    )
     preview.add_argument(
         "--status", action="store_true", help="how each went, from DATABASE_URL's outbox"
     )
@@ -90,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("file", type=Path, metavar="DOC")
     plan.add_argument("-o", "--output", type=Path, metavar="OUT.yaml", help="write the draft")
-    plan.add_argument("--json", action="store_true", help="print the object of DESIGN.md §4")
+    plan.add_argument(
+        "--json", action="store_true", help="print the object of docs/design.md (Contracts)"
+    )
     plan.add_argument("--force", action="store_true", help="replace OUT.yaml if it exists")
     plan.set_defaults(run=_import_plan)
 

@@ -1,4 +1,4 @@
-"""Settings from the environment (and `.env`): the names of DESIGN.md §4, nothing else.
+"""Settings from the environment (and `.env`): the names docs/design.md lists, nothing else.
 
 Secrets live here and nowhere else; `secrets()` lists them so logging can mask them.
 """

@@ -1,4 +1,4 @@
-"""`loa preview`: the table by default, DESIGN.md §4 JSON with --json, per unit with --units."""
+"""`loa preview`: the table by default, the JSON of docs/design.md with --json, per unit with --units."""
 
 import json
 

@@ -33,7 +33,7 @@ class DeliveryTotals(TypedDict):
 
 
 class Totals(TypedDict):
-    """The overview in numbers: the web's `/api/progress` (DESIGN.md §4)."""
+    """The overview in numbers: the web's `/api/progress` (docs/design.md, Contracts)."""
 
     units: int
     registered: int

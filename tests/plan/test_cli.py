@@ -1,4 +1,4 @@
-"""`loa import-plan DOC [-o OUT.yaml] [--json]`: the contract of DESIGN.md §4, exit 2 when a file
+"""`loa import-plan DOC [-o OUT.yaml] [--json]`: the contract of docs/design.md, exit 2 when a file
 cannot be read, and a draft that `loa check` accepts with every gap commented."""
 
 import json

@@ -1,4 +1,4 @@
-"""What is read from a plan: the draft of a campaign, and its JSON of DESIGN.md §4."""
+"""What is read from a plan: the draft of a campaign, and its JSON (docs/design.md, Contracts)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class PlanDraft:
     year: int | None = None  # the campaign's year
 
     def as_json(self) -> dict[str, Any]:
-        """The object `loa import-plan --json` prints (DESIGN.md §4): exactly its keys."""
+        """The object `loa import-plan --json` prints (docs/design.md): exactly its keys."""
         opening = self.opening
         return {
             "theme": self.theme,
