@@ -253,6 +253,7 @@ async def test_a_scheduled_one_is_listed_and_cancelled(coordinator, chats, env):
     assert f"Đã hủy thông báo số {number}: 4 nhóm" in after.text
     assert "Không có thông báo nào đang chờ" in after.text
     assert {row.status for row in await outbox(env)} == {DeliveryStatus.CANCELLED}
+    assert "đã bị hủy" in (await coordinator.get(f"/announcements/{number}")).text
     async with env.db.session() as session:
         audit = await session.scalar(
             select(AuditEntry).where(AuditEntry.action == "broadcast_cancelled")
