@@ -9,32 +9,50 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy import select, update
+
+from bot.campaign import units as core
 from bot.campaign.model import Campaign
 from bot.delivery import outbox
 from bot.delivery.outbox import Scheduled
 from bot.ops.env import Env
 from bot.store import audit
+from bot.store.chats import active_unit_chats
 from bot.store.db import is_transient
-from bot.store.models import DeliveryStatus
+from bot.store.models import Delivery, DeliveryStatus, WebTicket
+from bot.store.rows import rowcount
 
 __all__ = [
+    "AlreadySent",
     "Announced",
+    "Found",
     "Outcome",
+    "Reach",
     "Scheduled",
     "Timing",
     "broadcast",
     "cancel",
+    "find",
+    "one_time_key",
     "outcome",
+    "outcome_of",
+    "reach",
     "scheduled",
     "settled",
     "timing_problem",
 ]
 
 SETTLE_CHECK = 0.5  # seconds between looks at a broadcast's progress
+# A one-time key lets a form send its announcement once (a second click, a reloaded POST: none).
+# Kept with the web's other keys, only its SHA-256, for as long as a session lasts.
+ONCE = "announce"
+ONCE_LIFETIME = dt.timedelta(hours=12)
 UNSETTLED = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING})
 
 
@@ -66,12 +84,39 @@ class Announced:
         return len(self.ids)
 
 
+class AlreadySent(Exception):
+    """The one-time key was spent already (or never given, or is over): nothing was sent."""
+
+
 async def broadcast(
-    env: Env, text: str, audiences: Collection[str], at: dt.datetime | None, actor: str
+    env: Env,
+    text: str,
+    audiences: Collection[str],
+    at: dt.datetime | None,
+    actor: str,
+    *,
+    once: str | None = None,
 ) -> Announced:
     """Announce `text` to every active registered chat of the units of `audiences` (all units
-    when empty), now or at `at` (checked beforehand with `timing_problem`)."""
+    when empty), now or at `at` (checked beforehand with `timing_problem`). With `once` (a key
+    from `one_time_key` for `actor`), the key is spent in the same transaction: a second
+    broadcast with it raises `AlreadySent` and sends nothing."""
     async with env.db.session() as session, session.begin():
+        if once is not None:
+            spent = await rowcount(
+                session,
+                update(WebTicket)
+                .where(
+                    WebTicket.digest == _digest(once),
+                    WebTicket.kind == ONCE,
+                    WebTicket.holder == actor,
+                    WebTicket.used_at.is_(None),
+                    WebTicket.expires_at > env.clock.now(),
+                )
+                .values(used_at=env.clock.now()),
+            )
+            if spent != 1:  # spent in the same statement that checks it is unspent
+                raise AlreadySent
         due = at or env.clock.now()
         types = list(audiences)
         rows = await outbox.broadcast(session, env.campaign_key, text, types, due, env.campaign.tz)
@@ -130,3 +175,78 @@ async def settled(env: Env, ids: Collection[int], every: float = SETTLE_CHECK) -
     while not (found := await outcome(env, ids)).settled:
         await asyncio.sleep(every)
     return found
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def one_time_key(env: Env, actor: str) -> str:
+    """A key `broadcast(..., once=KEY)` accepts once, from `actor` only (a form's preview gives
+    it, its send spends it)."""
+    key = secrets.token_urlsafe(24)
+    now = env.clock.now()
+    async with env.db.session() as session, session.begin():
+        session.add(
+            WebTicket(
+                digest=_digest(key),
+                kind=ONCE,
+                holder=actor,
+                created_at=now,
+                expires_at=now + ONCE_LIFETIME,
+            )
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Who an announcement to an audience would reach now: how many chats, and the first of
+    their units (its greeting shows what a unit reads)."""
+
+    chats: int
+    example: core.Unit | None
+
+
+async def reach(env: Env, audiences: Collection[str]) -> Reach:
+    """The active registered chats of the units of `audiences` (all when empty)."""
+    async with env.db.session() as session:
+        targets = await active_unit_chats(session, list(audiences))
+    example = outbox.as_core(targets[0].unit) if targets else None
+    return Reach(len(targets), example)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One announcement, named by its number (its first row's id, as the list numbers them):
+    its rows (`ids`, one per chat, a chat registered later included), when, what, to whom."""
+
+    number: int
+    at: dt.datetime
+    text: str
+    types: tuple[str, ...]
+    ids: tuple[int, ...]
+
+
+async def find(env: Env, number: int) -> Found | None:
+    """The announcement `number` names; None when there is none of this campaign."""
+    async with env.db.session() as session:
+        row = await session.get(Delivery, number)
+        announcement = row.announcement if row is not None else None
+        if row is None or announcement is None or row.campaign != env.campaign_key:
+            return None
+        rows = (
+            await session.execute(
+                select(Delivery.id, Delivery.due_at)
+                .where(Delivery.reference == row.reference, Delivery.campaign == row.campaign)
+                .order_by(Delivery.id)
+            )
+        ).all()
+    ids = tuple(id_ for id_, _ in rows)
+    return Found(ids[0], min(at for _, at in rows), announcement.text, announcement.types, ids)
+
+
+async def outcome_of(env: Env, number: int) -> Outcome | None:
+    """How the announcement `number` names stands; None when there is none."""
+    found = await find(env, number)
+    return await outcome(env, found.ids) if found is not None else None
