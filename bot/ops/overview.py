@@ -109,9 +109,7 @@ async def _by_type(session: AsyncSession) -> dict[str, tuple[int, int]]:
     return {kind: (units, registered) for kind, units, registered in rows}
 
 
-async def _totals(
-    session: AsyncSession, env: Env, types: dict[str, tuple[int, int]]
-) -> Totals:
+async def _totals(session: AsyncSession, env: Env, types: dict[str, tuple[int, int]]) -> Totals:
     units = sum(count for count, _ in types.values())
     complete = partial = silent = 0
     form = env.campaign.form

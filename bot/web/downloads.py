@@ -3,14 +3,16 @@ link `/xuat` gave in a chat (24 hours, for its coordinator)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.documents.formats import FORMATS
+from bot.documents.formats import FORMATS, written
 from bot.ops import exports, signin
-from bot.ops.exports import Exported
+from bot.ops.env import Env
+from bot.ops.figures import gather
 from bot.web.console import CONSOLE, VISITOR
 from bot.web.pages import NO_STORE, page
 
@@ -33,9 +35,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     fmt = request.match_info["fmt"]
     if fmt not in FORMATS:
         raise web.HTTPNotFound()
-    env = request.app[CONSOLE].env
-    found = await exports.export_file(env, fmt, request[VISITOR].holder, via="web")
-    return _served(request, found)
+    return await _served(request, request.app[CONSOLE].env, fmt, request[VISITOR].holder, "web")
 
 
 @routes.get("/t/{token}")
@@ -48,19 +48,24 @@ async def link(request: web.Request) -> web.StreamResponse:
             continue
         if holder not in console.coordinators:
             return page(request, "downloads_refused", http_status=403, reason="not_coordinator")
-        found = await exports.export_file(console.env, fmt, holder, via="link")
-        return _served(request, found)
+        return await _served(request, console.env, fmt, holder, "link")
     return page(request, "downloads_refused", http_status=403, reason="unknown")
 
 
-def _served(request: web.Request, found: Exported | None) -> web.StreamResponse:
-    if found is None:
+async def _served(
+    request: web.Request, env: Env, fmt: str, actor: str, via: str
+) -> web.StreamResponse:
+    """The table as `fmt`, written off the event loop (seconds for a province), audited."""
+    if env.campaign.form is None:
         return page(request, "downloads_no_form", http_status=404)
+    export = await gather(env)
+    content = await asyncio.to_thread(written, export, fmt)
+    await exports.exported(env, actor, fmt, via, len(export.sheets))
     return web.Response(
-        body=found.content,
-        content_type=CONTENT_TYPES[found.fmt],
-        charset="utf-8" if found.fmt == "csv" else None,
-        headers={**NO_STORE, "Content-Disposition": disposition(found.name)},
+        body=content,
+        content_type=CONTENT_TYPES[fmt],
+        charset="utf-8" if fmt == "csv" else None,
+        headers={**NO_STORE, "Content-Disposition": disposition(exports.file_name(env, fmt))},
     )
 
 

@@ -16,9 +16,9 @@ from aiohttp import web
 
 from bot.campaign.model import Form, FormRow
 from bot.ops.figures import gather
-from bot.stats.grammar import grouped
 from bot.stats import table
 from bot.stats.export import Export
+from bot.stats.grammar import grouped
 from bot.stats.table import Cells, Completion, UnitSheet
 from bot.web.console import CONSOLE
 from bot.web.pages import page

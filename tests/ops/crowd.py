@@ -2,7 +2,6 @@
 written in bulk (the operations' own paths take minutes for 5,000 units)."""
 
 import datetime as dt
-import json
 
 from sqlalchemy import insert, select
 

@@ -20,7 +20,10 @@ async def campaign(env):
     """Three schools and a centre; two reached, one of them complete, one partial; a failed
     and a missed delivery."""
     await with_units(
-        env, ("th-a", "truong-hoc"), ("th-b", "truong-hoc"), ("th-c", "truong-hoc"),
+        env,
+        ("th-a", "truong-hoc"),
+        ("th-b", "truong-hoc"),
+        ("th-c", "truong-hoc"),
         ("tt-d", "tthtcd"),
     )
     a = await bound(env, "th-a", "-1001")
@@ -61,9 +64,7 @@ async def test_the_overview_shows_the_campaign_registration_figures_and_problems
 async def test_the_overview_names_what_goes_out_next(coordinator, env):
     await with_units(env, ("th-a", "truong-hoc"))
     await bound(env, "th-a", "-1001")
-    await announcements.broadcast(
-        env, "Họp", [], env.clock.now().replace(hour=3), "telegram:9"
-    )
+    await announcements.broadcast(env, "Họp", [], env.clock.now().replace(hour=3), "telegram:9")
     html = (await coordinator.get("/")).text
     assert "Thông báo, 1 nhóm nhận" in html
     assert "10h00 25/09/2023" in html  # 03:00 UTC in Hòa Bình
@@ -89,7 +90,14 @@ async def test_progress_answers_a_session_or_the_api_token(coordinator, client, 
     by_token = await client.get("/api/progress", headers={"Authorization": f"Bearer {TOKEN}"})
     assert by_token.status_code == 200
     assert by_token.json() == expected
-    assert list(by_token.json()) == ["units", "registered", "complete", "partial", "silent", "deliveries"]
+    assert list(by_token.json()) == [
+        "units",
+        "registered",
+        "complete",
+        "partial",
+        "silent",
+        "deliveries",
+    ]
 
 
 async def test_progress_refuses_a_wrong_token_or_none(client, campaign):
