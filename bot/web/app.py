@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
-from bot.web import announcements, auth, deliveries, signin
+from bot.web import announcements, auth, deliveries, downloads, figures, overview, signin
 from bot.web.console import CONSOLE, Console
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,9 @@ def application(console: Console) -> web.Application:
     app.add_routes(signin.routes)
     app.add_routes(deliveries.routes)
     app.add_routes(announcements.routes)
+    app.add_routes(overview.routes)
+    app.add_routes(figures.routes)
+    app.add_routes(downloads.routes)
     app.router.add_static("/static/", STATIC)
     return app
 

@@ -1,0 +1,155 @@
+"""The console's overview in counts: registration by unit type, figures complete/partial/silent,
+deliveries by state, what goes out next and what went wrong lately.
+
+Counted by the database (a province has 5,000 units): `bot.ops.progress.progress` loads every
+unit and answer, which `/` and `/api/progress`, asked every minute, need not. Both give the same
+`Totals` (tests/ops/test_overview.py compares them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.campaign.calendar import Event, upcoming
+from bot.delivery import outbox
+from bot.ops import deliveries
+from bot.ops.env import Env
+from bot.ops.progress import DELIVERY_STATES, DeliveryTotals, Totals
+from bot.stats import table
+from bot.store.models import Answer, Chat, Delivery, DeliveryStatus, Unit
+
+RECENT = dt.timedelta(days=1)  # "lately": the failed and missed deliveries the overview shows
+COMING = 5  # the next moments something goes out
+
+
+@dataclass(frozen=True)
+class TypeCount:
+    """Units of one type (a campaign audience, or a type the campaign does not name)."""
+
+    code: str
+    name: str
+    units: int
+    registered: int  # with a chat Loa can write to
+
+
+@dataclass(frozen=True)
+class Coming:
+    """A moment something goes out: when, what kind, to how many chats."""
+
+    at: dt.datetime
+    kind: str
+    chats: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    totals: Totals
+    by_type: list[TypeCount]  # the campaign's audiences in order, then other types by code
+    coming: list[Coming]
+    events: list[Event]  # the campaign's dated events still ahead
+    problems: dict[DeliveryStatus, int]  # failed and missed, due since `since`
+    since: dt.datetime
+    items: int  # answerable items of the form; 0 without one
+
+
+async def totals(env: Env) -> Totals:
+    """`/api/progress`: what `progress(env).totals()` says, counted by the database."""
+    async with env.db.session() as session:
+        return await _totals(session, env, await _by_type(session))
+
+
+async def overview(env: Env) -> Overview:
+    """Everything `/` shows."""
+    now = env.clock.now()
+    async with env.db.session() as session:
+        types = await _by_type(session)
+        counted = await _totals(session, env, types)
+        coming = await outbox.upcoming(session, env.campaign_key, COMING)
+    since = now - RECENT
+    campaign = env.campaign
+    order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
+    known = dict(types)
+    for audience in campaign.audiences:  # a type nobody has yet still shows, as 0/0
+        known.setdefault(audience.code, (0, 0))
+    by_type = [
+        TypeCount(code, campaign.audience_name(code), units, reached)
+        for code, (units, reached) in sorted(
+            known.items(), key=lambda pair: (order.get(pair[0], len(order)), pair[0])
+        )
+    ]
+    form = campaign.form
+    return Overview(
+        totals=counted,
+        by_type=by_type,
+        coming=[Coming(at, kind, chats) for at, kind, chats in coming],
+        events=upcoming(campaign, None, now),
+        problems=await deliveries.problems_since(env, since),
+        since=since,
+        items=len(table.answerable(form)) if form else 0,
+    )
+
+
+async def _by_type(session: AsyncSession) -> dict[str, tuple[int, int]]:
+    """Unit type -> (units, units with an active registered chat)."""
+    reached = (
+        select(Chat.unit_id)
+        .where(Chat.unit_id.is_not(None), Chat.active.is_(True))
+        .distinct()
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Unit.type, func.count(Unit.id), func.count(reached.c.unit_id))
+        .outerjoin(reached, reached.c.unit_id == Unit.id)
+        .group_by(Unit.type)
+    )
+    return {kind: (units, registered) for kind, units, registered in rows}
+
+
+async def _totals(session: AsyncSession, env: Env, types: dict[str, tuple[int, int]]) -> Totals:
+    units = sum(count for count, _ in types.values())
+    complete = partial = silent = 0
+    form = env.campaign.form
+    if form is not None:
+        items = [row.code for row in table.answerable(form)]
+        given = (
+            select(func.count(distinct(Answer.item)).label("given"))
+            .where(
+                Answer.campaign == env.campaign_key,
+                Answer.replaced_at.is_(None),
+                Answer.item.in_(items),
+            )
+            .group_by(Answer.unit_id)
+            .subquery()
+        )
+        row = (
+            await session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(case((given.c.given >= len(items), 1), else_=0)), 0),
+                ).select_from(given)
+            )
+        ).one()
+        answering, complete = int(row[0]), int(row[1])
+        partial = answering - complete
+        silent = units - answering
+    went = DeliveryTotals(sent=0, pending=0, failed=0, missed=0)
+    counted = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.campaign == env.campaign_key)
+        .group_by(Delivery.status)
+    )
+    for status, count in counted:
+        if status in DELIVERY_STATES:
+            went[DELIVERY_STATES[DeliveryStatus(status)]] += count
+    return {
+        "units": units,
+        "registered": sum(reached for _, reached in types.values()),
+        "complete": complete,
+        "partial": partial,
+        "silent": silent,
+        "deliveries": went,
+    }
