@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import NamedTuple
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.campaign import units as csv_units
 from bot.campaign.loader import load_units
@@ -69,8 +72,7 @@ async def list_units(db: Database) -> list[UnitListing]:
 # -- the console's roster --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChatState:
+class ChatState(NamedTuple):
     """A chat bound to a unit, as the roster shows it."""
 
     platform: str
@@ -79,10 +81,9 @@ class ChatState:
     active: bool  # False once the bot was removed from it
 
 
-@dataclass(frozen=True)
-class UnitState:
+class UnitState(NamedTuple):
     """A unit with its registration code, its chats (active ones first) and how far its figures
-    are (None when the campaign has no form)."""
+    are (None when the campaign has no form). A tuple: a province's 5,000 are made per page."""
 
     id: int
     code: str
@@ -99,31 +100,29 @@ class UnitState:
         return any(chat.active for chat in self.chats)
 
 
+_UNITS = select(Unit.id, Unit.code, Unit.name, Unit.type, Unit.parent, Unit.registration_code)
+_CHATS = (  # active ones first
+    select(Chat.unit_id, Chat.platform, Chat.kind, Chat.title, Chat.active)
+    .where(Chat.unit_id.is_not(None))
+    .order_by(Chat.active.desc(), Chat.id)
+)
+
+
 async def roster(env: Env) -> list[UnitState]:
-    """Every unit by code with its chats and figures status: three queries whatever the count."""
+    """Every unit by code with its chats and figures status: three queries whatever the count,
+    read as plain rows."""
     async with env.db.session() as session:
-        rows = (
-            await session.execute(
-                select(
-                    Unit.id, Unit.code, Unit.name, Unit.type, Unit.parent, Unit.registration_code
-                )
-            )
-        ).all()
-        bound = await session.execute(
-            select(Chat.unit_id, Chat.platform, Chat.kind, Chat.title, Chat.active)
-            .where(Chat.unit_id.is_not(None))
-            .order_by(Chat.id)
-        )
+        connection = await session.connection()
+        rows = (await connection.execute(_UNITS)).all()
         chats: dict[int | None, list[ChatState]] = defaultdict(list)
-        for unit_id, platform, kind, title, active in bound:
+        for unit_id, platform, kind, title, active in await connection.execute(_CHATS):
             chats[unit_id].append(ChatState(platform, kind, title, active))
-    given = await completions(env)
+        given = await _completions(connection, env)
     silent = Completion.SILENT if env.campaign.form is not None else None
+    none: tuple[ChatState, ...] = ()
     found = [
         UnitState(
-            *row,
-            chats=tuple(sorted(chats.get(row.id, ()), key=lambda chat: not chat.active)),
-            figures=given.get(row.id, silent),
+            *row, tuple(chats[row[0]]) if row[0] in chats else none, given.get(row[0], silent)
         )
         for row in rows
     ]
@@ -132,28 +131,30 @@ async def roster(env: Env) -> list[UnitState]:
 
 
 async def completions(env: Env) -> dict[int, Completion]:
-    """Each unit that has answered something of the form, and how completely
-    (`bot.stats.table.completion` over the items it answered); a unit absent is silent. Nothing
-    without a form. One query: the answered items are counted by the database, per unit."""
+    """Each unit that has answered something of the form, and how completely; a unit absent is
+    silent. Nothing without a form. One query: the database counts each unit's answered items."""
+    async with env.db.session() as session:
+        return await _completions(await session.connection(), env)
+
+
+async def _completions(connection: AsyncConnection, env: Env) -> dict[int, Completion]:
     form = env.campaign.form
     if form is None:
         return {}
     items = [row.code for row in table.answerable(form)]
-    async with env.db.session() as session:
-        counted = await session.execute(
-            select(Answer.unit_id, func.count(func.distinct(Answer.item)))
-            .where(
-                Answer.campaign == env.campaign_key,
-                Answer.replaced_at.is_(None),
-                Answer.item.in_(items),
-            )
-            .group_by(Answer.unit_id)
+    counted = await connection.execute(
+        select(Answer.unit_id, func.count(func.distinct(Answer.item)))
+        .where(
+            Answer.campaign == env.campaign_key,
+            Answer.replaced_at.is_(None),
+            Answer.item.in_(items),
         )
-        # table.completion counts the answerable items among those given: `range(count)` stands
-        # for them, as `items[:count]`
-        return {
-            unit_id: table.completion(form, items[:count]) for unit_id, count in counted if count
-        }
+        .group_by(Answer.unit_id)
+    )
+    # `bot.stats.table.completion` over the items a unit answered; a count of them is enough
+    # (`items[:count]` stands for them), so it is asked once per count, not once per unit
+    by_count = {count: table.completion(form, items[:count]) for count in range(len(items) + 1)}
+    return {unit_id: by_count[count] for unit_id, count in counted if count}
 
 
 def fold(text: str) -> str:
@@ -163,6 +164,11 @@ def fold(text: str) -> str:
         char for char in unicodedata.normalize("NFD", text) if not unicodedata.combining(char)
     )
     return " ".join(stripped.replace("đ", "d").replace("Đ", "D").lower().split())
+
+
+@functools.lru_cache(maxsize=50_000)  # a province's units, searched again and again
+def _folded(*texts: str) -> str:
+    return fold(" ".join(texts))
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,7 @@ class Filter:
             if self.figures is not None and unit.figures is not self.figures:
                 continue
             if words:
-                haystack = fold(f"{unit.code} {unit.name} {unit.registration_code}")
+                haystack = _folded(unit.code, unit.name, unit.registration_code)
                 if not all(word in haystack for word in words):
                     continue
             kept.append(unit)
