@@ -52,8 +52,8 @@ async def test_the_roster_shows_types_parents_codes_chats_and_figures(coordinato
     assert 'nhóm “Nhóm th-lt” (Telegram): <span class="ok">đang hoạt động</span>' in html
     assert 'nhóm “Nhóm th-dt” (Telegram): <span class="bad">bot đã bị xóa</span>' in html
     assert html.count("Chưa đăng ký</span>") == 1  # tt-cn; th-dt needs to register again
-    assert '<td class="ok">Đủ số liệu</td>' in html
-    assert html.count('<td class="bad">Chưa gửi</td>') == 2
+    assert '<td class="fig ok" data-label="Số liệu">Đủ số liệu</td>' in html
+    assert html.count('<td class="fig bad" data-label="Số liệu">Chưa gửi</td>') == 2
     assert "3 đơn vị" in html
     assert 'enctype="multipart/form-data"' in html and 'name="csrf"' in html
 
