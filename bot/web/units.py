@@ -83,12 +83,13 @@ async def upload(request: web.Request) -> web.StreamResponse:
 
 @web.middleware
 async def too_large(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A file over the console's limit (`client_max_size`) is refused in words, not by aiohttp's
-    bare 413: the guard reads the form (for its CSRF token) before any handler runs."""
+    """A units file over the console's limit (`client_max_size`) is refused in words, not by
+    aiohttp's bare 413: the guard reads the form (for its CSRF token) before any handler runs.
+    Other pages keep the bare 413 (nothing else of theirs takes a file)."""
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
-        if request.get(VISITOR) is None:
+        if request.get(VISITOR) is None or request.path != "/units/upload":
             raise
         return page(
             request,
