@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
-from bot.web import announcements, auth, deliveries, downloads, figures, overview, signin
+from bot.web import announcements, auth, deliveries, downloads, figures, overview, signin, units
 from bot.web.console import CONSOLE, Console
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,9 @@ _SECRET_PATH = re.compile(r"^/(login|f|t)/[^/?]+")
 
 
 def application(console: Console) -> web.Application:
-    app = web.Application(middlewares=[auth.headers, auth.guard], client_max_size=8 * 2**20)
+    app = web.Application(
+        middlewares=[auth.headers, units.too_large, auth.guard], client_max_size=units.UPLOAD_LIMIT
+    )
     app[CONSOLE] = console
     app.add_routes(signin.routes)
     app.add_routes(deliveries.routes)
@@ -29,6 +31,7 @@ def application(console: Console) -> web.Application:
     app.add_routes(overview.routes)
     app.add_routes(figures.routes)
     app.add_routes(downloads.routes)
+    app.add_routes(units.routes)
     app.router.add_static("/static/", STATIC)
     return app
 
