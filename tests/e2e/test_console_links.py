@@ -202,3 +202,14 @@ async def test_xuat_on_zalo_with_the_console_off_says_files_cannot_go_there(unse
     async with unserved.world.db.session() as session:
         kinds = list(await session.scalars(select(WebTicket.kind)))
     assert TicketKind.DOWNLOAD not in kinds
+
+
+async def test_a_coordinator_s_start_mentions_quanly_while_the_console_is_on(served):
+    coordinator = served.zalo_coordinator
+    reply = await coordinator.asks(coordinator.id, "/start")
+    assert "/quanly để vào trang quản lý trên web" in reply
+
+
+async def test_a_coordinator_s_start_leaves_quanly_out_while_the_console_is_off(unserved):
+    coordinator = unserved.world.coordinator
+    assert "/quanly" not in await coordinator.asks(coordinator.id, "/start")
