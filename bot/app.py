@@ -81,11 +81,14 @@ class Loa:
         coordinators: Collection[str | Address] = frozenset(),
         clock: Clock | None = None,
         notice_every: float = NOTICE_EVERY,
+        public_url: str | None = None,
     ) -> None:
         """`coordinators`: whom `LOA_ADMINS` names (`telegram:123` or an `Address`);
-        `notice_every`: seconds between two notice messages to a coordinator (`Notices`)."""
+        `notice_every`: seconds between two notice messages to a coordinator (`Notices`);
+        `public_url`: where the web console is reached (`LOA_PUBLIC_URL`), None when it is off."""
         self.campaign = campaign
         self.campaign_key = campaign_key  # names the campaign in outbox keys
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.db = db
         self.channels = dict(channels)
         self.coordinators = frozenset(
@@ -121,8 +124,9 @@ class Loa:
         if unfinished:  # they go back after the grace: look then
             asyncio.get_running_loop().call_later(CLAIM_GRACE + 0.1, self.wake)
 
-    async def summary(self) -> str:
-        """What `loa run` prints once it is serving."""
+    async def summary(self, listening: str | None = None) -> str:
+        """What `loa run` prints once it is serving; `listening`: where the web console is served
+        (`host:port`), None when it is not."""
         async with self.db.session() as session:
             chats = await chats_store.active_per_platform(session)
             upcoming = await outbox.upcoming(session, self.campaign_key)
@@ -136,6 +140,8 @@ class Loa:
             units=units,
             upcoming=upcoming,
             tz=self.campaign.tz,
+            console=self.public_url if listening else None,
+            listening=listening,
         )
 
     async def stop(self) -> None:
@@ -167,6 +173,11 @@ class Loa:
 
     def is_coordinator(self, sender: str) -> bool:
         return sender in self._coordinator_senders
+
+    def web_link(self, path: str) -> str | None:
+        """The web console's address of `path` (`/login/…`), as links in chats give it; None
+        when the console is off."""
+        return f"{self.public_url}{path}" if self.public_url else None
 
     async def handle(self, event: Event) -> None:
         """Every event from every channel comes here: chats at once, each chat in order."""

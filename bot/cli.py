@@ -24,6 +24,7 @@ from sqlalchemy.exc import (
 )
 
 from bot import cli_text, logs
+from bot.address import Address
 from bot.campaign.loader import load_campaign, load_units
 from bot.campaign.timeline import timeline
 from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
@@ -132,7 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="the 2023 Lạc Thủy campaign in about two minutes on the sandbox Bot APIs"
     )
     demo.add_argument("--seconds", type=float, default=60, help="how long the week lasts")
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the sandboxes and the web console up afterwards"
+    )
     demo.set_defaults(run=_demo)
+
+    web_link = commands.add_parser(
+        "web-link", help="a one-time sign-in link to the web console for a coordinator"
+    )
+    web_link.add_argument("holder", metavar="PLATFORM:ID", help="as LOA_ADMINS names them")
+    web_link.set_defaults(run=_web_link)
 
     cli_text.localize(parser)
     return parser
@@ -263,7 +273,7 @@ def _serve(args: argparse.Namespace) -> int:
         return _invalid(exc)
     logs.setup(settings.secrets(), level=logging.getLevelName(settings.log_level))
     try:
-        asyncio.run(service.serve(loa))
+        asyncio.run(service.serve(loa, site=service.Site.of(settings)))
     except DatabaseLost as exc:  # not a setting to fix: the supervisor starts it again
         _invalid(exc)
         return 1
@@ -337,8 +347,58 @@ def export_format(given: str | None, output: Path | None) -> str:
 def _demo(args: argparse.Namespace) -> int:
     from bot import demo
 
+    try:
+        settings = Settings.from_env()
+    except Invalid as exc:
+        return _invalid(exc)
     logs.setup([], level=logging.ERROR)  # the transcript is the output
-    return asyncio.run(demo.run(sys.stdout, args.seconds))
+    try:
+        return asyncio.run(demo.run(sys.stdout, args.seconds, settings, keep=args.keep))
+    except Invalid as exc:  # e.g. LOA_WEB_PORT taken
+        return _invalid(exc)
+
+
+def _web_link(args: argparse.Namespace) -> int:
+    """Print a one-time sign-in link, as the last line; exit 2 for someone not in LOA_ADMINS."""
+    from bot.ops import signin
+    from bot.service import campaign_key
+
+    try:
+        settings = Settings.from_env()
+        holder = _coordinator(args.holder, settings.admins)
+        if settings.campaign is None:
+            raise Invalid([Problem(("LOA_CAMPAIGN",), "setting_missing")])
+        campaign = load_campaign(settings.campaign)
+    except Invalid as exc:
+        return _invalid(exc)
+    key = campaign_key(settings.campaign)
+
+    async def issue(db: Database) -> str:
+        env = Env(db, campaign, key)
+        token = await signin.issue(env, holder)
+        return render(
+            "web_link",
+            holder=holder,
+            link=f"{settings.public_url}/login/{token}",
+            web=settings.web,
+            minutes=int(signin.LINK_LIFETIME.total_seconds() // 60),
+            until=(env.clock.now() + signin.LINK_LIFETIME).astimezone(campaign.tz),
+        )
+
+    return _with_database(issue)
+
+
+def _coordinator(given: str, admins: frozenset[str]) -> str:
+    """`telegram:123` as LOA_ADMINS has it; `Invalid` when it is not an address or not listed."""
+    try:
+        holder = str(Address.parse(given))
+    except ValueError:
+        raise Invalid([Problem((), "web_link_address", {"value": given})]) from None
+    if holder not in admins:
+        raise Invalid(
+            [Problem((), "web_link_not_coordinator", {"holder": holder, "admins": admins})]
+        )
+    return holder
 
 
 def _with_database(work: Callable[[Database], Awaitable[str]], migrate: bool = True) -> int:

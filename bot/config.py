@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -34,6 +35,10 @@ from bot.store.defaults import DEFAULT_DATABASE_URL
 # readers have always found them.
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_LOG_LEVEL = "INFO"
+DEFAULT_WEB_HOST = "127.0.0.1"  # the console listens on loopback: a proxy in front publishes it
+DEFAULT_WEB_PORT = 8088
+API_TOKEN_MIN = 16  # characters: a short token is guessed, and masking it would garble the logs
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 Get = Callable[[str], str | None]  # a setting's value by name, None when unset or blank
 
@@ -64,6 +69,12 @@ class Settings:
     # messages a second, all chats together (Zalo publishes none)
     zalo_rate_overall: float = ZALO_LIMITS.overall_per_second
     zalo_rate_chat: float = ZALO_LIMITS.chat_per_second  # messages a second, per chat
+    web: bool = True  # `loa run` serves the coordinators' console (LOA_WEB=0: it does not)
+    web_host: str = DEFAULT_WEB_HOST
+    web_port: int = DEFAULT_WEB_PORT
+    # where links in chats point (the console as people reach it), without a trailing slash
+    public_url: str = f"http://{DEFAULT_WEB_HOST}:{DEFAULT_WEB_PORT}"
+    api_token: str | None = field(default=None, repr=False)  # /api/ by `Bearer`, not a session
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str = ".env") -> Settings:
@@ -78,6 +89,8 @@ class Settings:
             return (values.get(name) or "").strip() or None
 
         campaign = get("LOA_CAMPAIGN")
+        web_host = get("LOA_WEB_HOST") or DEFAULT_WEB_HOST
+        web_port = _port(get("LOA_WEB_PORT"), "LOA_WEB_PORT") or DEFAULT_WEB_PORT
         return cls(
             database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             telegram_token=get("TELEGRAM_BOT_TOKEN"),
@@ -107,11 +120,20 @@ class Settings:
             or ZALO_WEBHOOK_PORT,
             zalo_rate_overall=_rate("ZALO_RATE_OVERALL", get, ZALO_LIMITS.overall_per_second),
             zalo_rate_chat=_rate("ZALO_RATE_CHAT", get, ZALO_LIMITS.chat_per_second),
+            web=_switch("LOA_WEB", get("LOA_WEB")),
+            web_host=web_host,
+            web_port=web_port,
+            public_url=_public_url(get("LOA_PUBLIC_URL"), web_host, web_port),
+            api_token=_api_token(get("LOA_API_TOKEN")),
         )
 
     def secrets(self) -> list[str]:
         """Every value that must never reach a log line."""
-        return [s for s in (self.telegram_token, self.zalo_token, self.webhook_secret) if s]
+        return [
+            s
+            for s in (self.telegram_token, self.zalo_token, self.webhook_secret, self.api_token)
+            if s
+        ]
 
     @property
     def coordinators(self) -> frozenset[Address]:
@@ -188,3 +210,42 @@ def _rate(name: str, get: Get, default: float) -> float:
     if not 0 < rate <= 100_000:
         raise Invalid([Problem((name,), "rate_invalid", {"value": text})])
     return rate
+
+
+def _switch(name: str, text: str | None, default: bool = True) -> bool:
+    """`1`/`0` (or yes/no, on/off, true/false) for a setting that turns something on or off."""
+    if text is None:
+        return default
+    if text.lower() in _ON + _OFF:
+        return text.lower() in _ON
+    raise Invalid([Problem((name,), "switch_invalid", {"value": text})])
+
+
+def _public_url(text: str | None, host: str, port: int) -> str:
+    """LOA_PUBLIC_URL checked, without a trailing slash; by default the console's own address
+    (on this machine when it listens on every address)."""
+    if text is None:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    try:
+        parts = urlsplit(text)
+        valid = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not parts.query
+            and not parts.fragment
+            and " " not in text
+        )
+        parts.port  # noqa: B018  # a port that is not a number raises here
+    except ValueError:
+        valid = False
+    if not valid:
+        raise Invalid([Problem(("LOA_PUBLIC_URL",), "public_url_invalid", {"value": text})])
+    return text.rstrip("/")
+
+
+def _api_token(text: str | None) -> str | None:
+    if text is not None and (len(text) < API_TOKEN_MIN or any(c.isspace() for c in text)):
+        shape = {"length": len(text), "least": API_TOKEN_MIN}  # never the token itself
+        raise Invalid([Problem(("LOA_API_TOKEN",), "api_token_short", shape)])
+    return text

@@ -11,6 +11,13 @@ goes only to units still missing figures, and the coordinator gets the table wit
 a transcript per chat, and the exports written to `var/demo/`. Everything runs for real:
 python-telegram-bot and Loa's Zalo client over HTTP to the sandboxes, SQLite, the outbox. The exit
 status says whether every message arrived where it should, once.
+
+The web console is served the whole time on loopback (LOA_WEB_PORT when it is free, else any
+free port; LOA_WEB=0: not at all), its address printed first; the coordinator asks for a sign-in
+link with /quanly at the end. The campaign's clock runs thousands of times faster than a real
+one, so a sign-in link (15 minutes) or a session (12 hours) of the campaign's time would be over
+in moments: with `--keep` the clock stops when the campaign is over, and the sandboxes, Loa and
+the console stay up, with a fresh sign-in link printed, until Ctrl+C.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import itertools
+import signal
+import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -34,15 +43,18 @@ from bot.campaign.timeline import timeline
 from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
+from bot.config import DEFAULT_WEB_HOST, Settings
 from bot.delivery.clock import CompressedClock
 from bot.delivery.notices import EVERY as NOTICE_EVERY
 from bot.documents.formats import FORMATS, writer
 from bot.messages import render
+from bot.ops import signin
 from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from bot.ops.figures import gather
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.sandbox.zalo import ZaloSandbox
+from bot.service import Site, console_of, web_console
 from bot.store.db import Database
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
 
@@ -98,11 +110,13 @@ class Demo:
         self.names[platform, user] = name
         return user
 
-    async def say(self, where: Where, user: int | str, text: str, reply_to: Any = None) -> None:
-        """Someone writes; wait for Loa's answer."""
+    async def say(
+        self, where: Where, user: int | str, text: str, reply_to: Any = None, answers: int = 1
+    ) -> None:
+        """Someone writes; wait for Loa's answer (its `answers` messages)."""
         platform, chat = where
         sandbox = self.sandboxes[platform]
-        expected = len(sandbox.sent(chat)) + 1
+        expected = len(sandbox.sent(chat)) + answers
         message = await sandbox.post(chat, user, text, reply_to)
         line = Line(
             next(self.order), str(message["message_id"]), self.clock.now(),
@@ -191,7 +205,8 @@ class Demo:
             await self.answers(units, people)
         async with self.scene(11, 10, 9):
             await self.say(coordinator, self.coordinator, "/tiendo")
-            await self.say(coordinator, self.coordinator, "/xuat")
+            await self.say(coordinator, self.coordinator, "/xuat", answers=2)  # "wait", the file
+            await self.say(coordinator, self.coordinator, "/quanly")
 
     async def answers(self, units: list[Unit], people: dict[str, int | str]) -> None:
         """The form went out at 7h00: three units answer, each its own way."""
@@ -317,14 +332,51 @@ def _document(message: dict[str, Any]) -> str:
     return f"📎 {document.get('file_name', 'tệp')}\n{message.get('caption', '')}".strip()
 
 
-async def run(out: TextIO, seconds: float = 60) -> int:
-    """Play the demo; 0 when every planned message reached every chat still holding the bot."""
+def loopback_port(preferred: int) -> int:
+    """`preferred` if nothing listens there on loopback, else a port nobody uses."""
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind((DEFAULT_WEB_HOST, port))
+            except OSError:
+                continue
+            found: int = probe.getsockname()[1]
+            return found
+    raise OSError("no free port on loopback")
+
+
+async def until_stopped() -> None:
+    """Wait for Ctrl+C (or SIGTERM)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+async def run(
+    out: TextIO, seconds: float = 60, settings: Settings | None = None, keep: bool = False
+) -> int:
+    """Play the demo; 0 when every planned message reached every chat still holding the bot.
+
+    `settings`: LOA_WEB and LOA_WEB_PORT are read from them; `keep`: stay up after the campaign
+    until Ctrl+C (see the module's docstring). Raises `Invalid` when the console cannot listen.
+    """
+    settings = settings or Settings()
     began = time.monotonic()
+    site = Site(DEFAULT_WEB_HOST, loopback_port(settings.web_port)) if settings.web else None
     with tempfile.TemporaryDirectory(prefix="loa-demo-") as folder:
         async with (
             TelegramSandbox(limits=Limits(), latency=0.005) as telegram,
             ZaloSandbox(latency=0.005) as zalo,
             Database(f"sqlite:///{folder}/demo.db") as db,
+            contextlib.AsyncExitStack() as serving,
         ):
             telegram.add_bot(TOKEN, username="loa_lacthuy_bot")
             zalo.add_bot(ZALO_TOKEN, display_name="Loa Lạc Thủy")
@@ -345,15 +397,22 @@ async def run(out: TextIO, seconds: float = 60) -> int:
                 clock=demo.clock,
                 # a minute of the campaign's time between notice digests, as in real life
                 notice_every=NOTICE_EVERY / demo.clock.factor,
+                public_url=f"http://{site}" if site else None,
             )
+            if site is not None:
+                await serving.enter_async_context(web_console(console_of(loa, site), site))
+                print(render("demo_console", address=loa.public_url), file=out, flush=True)
             observer = asyncio.create_task(demo.observe())
             await loa.start()
+            serving.push_async_callback(loa.stop)  # before the console closes
             try:
                 await demo.play()
                 await demo.settled()
             finally:
-                await loa.stop()
                 observer.cancel()
+            if not keep:
+                await serving.aclose()  # Loa stops, the console closes: the campaign is over
+            demo.clock.pause()  # from here the campaign's time stands still
             report = await demo.report()
             files = await export(Env(db, campaign, "lac-thuy-2023", demo.clock))
             print(
@@ -370,5 +429,17 @@ async def run(out: TextIO, seconds: float = 60) -> int:
                     tz=campaign.tz,
                 ),
                 file=out,
+                flush=True,
             )
+            if keep:
+                link = None
+                if site is not None:
+                    token = await signin.issue(loa.env, f"telegram:{demo.coordinator}")
+                    link = loa.web_link(f"/login/{token}")
+                kept = {"telegram": telegram.base_url, "zalo": zalo.base_url}
+                context = {"address": loa.public_url, "link": link, "sandboxes": kept}
+                print(render("demo_kept", coordinator=COORDINATOR, **context), file=out, flush=True)
+                await until_stopped()
+            elif site is not None:
+                print(render("demo_closed"), file=out, flush=True)
             return 1 if report["problems"] else 0

@@ -1,14 +1,20 @@
-"""`loa run`: the campaign from LOA_CAMPAIGN served on every platform with a token."""
+"""`loa run`: the campaign from LOA_CAMPAIGN served on every platform with a token, and the
+coordinators' web console beside it in the same event loop (unless LOA_WEB=0)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from aiohttp import web
 
 from bot.app import Loa
 from bot.campaign.loader import load_campaign
@@ -21,8 +27,29 @@ from bot.config import Settings
 from bot.errors import Invalid, Problem
 from bot.messages import render
 from bot.store.db import Database
+from bot.web.app import serve as serve_web
+from bot.web.console import Console
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the web console listens (`LOA_WEB_HOST`, `LOA_WEB_PORT`) and the API's token."""
+
+    host: str
+    port: int
+    api_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Site | None:
+        """The console `settings` ask for; None when LOA_WEB=0."""
+        if not settings.web:
+            return None
+        return cls(settings.web_host, settings.web_port, settings.api_token)
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 def campaign_key(path: Path) -> str:
@@ -95,11 +122,36 @@ def build(settings: Settings) -> Loa:
         Database(settings.database_url),
         channels,
         settings.admins,
+        public_url=settings.public_url if settings.web else None,
     )
 
 
-async def serve(loa: Loa, stop: asyncio.Event | None = None) -> None:
-    """Migrate, start, and serve until `stop` is set or the process gets SIGINT/SIGTERM.
+def console_of(loa: Loa, site: Site) -> Console:
+    """The web console over `loa`'s operations, for its coordinators."""
+    assert loa.public_url is not None, "a Loa serving the web knows its public address"
+    coordinators = frozenset(str(c) for c in loa.coordinators)
+    return Console(loa.env, coordinators, loa.public_url, site.api_token)
+
+
+@contextlib.asynccontextmanager
+async def web_console(console: Console, site: Site) -> AsyncIterator[web.AppRunner]:
+    """The console served at `site` while inside; a port that cannot be had raises `Invalid`
+    (in Vietnamese: which port, and what to do), never a traceback."""
+    try:
+        runner = await serve_web(console, site.host, site.port)
+    except OSError as exc:
+        detail = {"host": site.host, "port": site.port, "errno": exc.errno, "detail": str(exc)}
+        code = "web_port_in_use" if exc.errno == errno.EADDRINUSE else "web_cannot_listen"
+        raise Invalid([Problem(("LOA_WEB_PORT",), code, detail)]) from None
+    try:
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+async def serve(loa: Loa, stop: asyncio.Event | None = None, site: Site | None = None) -> None:
+    """Migrate, start, and serve until `stop` is set or the process gets SIGINT/SIGTERM; the
+    web console too at `site` (none: not served), before the chats connect.
 
     Raises `Invalid` when the database does not exist yet (`loa db upgrade` makes it: serving
     never makes an empty one silently), and `DatabaseLost` when this process stops holding it
@@ -116,16 +168,19 @@ async def serve(loa: Loa, stop: asyncio.Event | None = None) -> None:
             if await loa.db.revision() is None:
                 raise loa.db.missing()
             await loa.db.upgrade()
-            if not await _start(loa, stop):
-                await loa.stop()
-                return
-            print(await loa.summary(), flush=True)
-            try:
-                await _until(stop, loa.db.lost)
-            finally:
-                if loa.db.lost.is_set():
-                    loa.dispatcher.stopping = True  # before anything else: not one more send
-                await loa.stop()
+            async with contextlib.AsyncExitStack() as serving:
+                if site is not None:
+                    await serving.enter_async_context(web_console(console_of(loa, site), site))
+                if not await _start(loa, stop):
+                    await loa.stop()
+                    return
+                print(await loa.summary(str(site) if site else None), flush=True)
+                try:
+                    await _until(stop, loa.db.lost)
+                finally:
+                    if loa.db.lost.is_set():
+                        loa.dispatcher.stopping = True  # before anything else: not one more send
+                    await loa.stop()
             await loa.db.still_ours()
     finally:
         await loa.db.dispose()

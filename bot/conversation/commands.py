@@ -44,6 +44,7 @@ COMMANDS = {
         Command("lichthongbao", coordinator.scheduled, coordinators_only=True),
         Command("huythongbao", coordinator.cancel_scheduled, coordinators_only=True),
         Command("xuat", coordinator.export, coordinators_only=True),
+        Command("quanly", coordinator.console_link, coordinators_only=True),
     ]
 }
 

@@ -30,6 +30,11 @@ class ChatContext(Protocol):
 
     def is_coordinator(self, sender: str) -> bool: ...
 
+    def web_link(self, path: str) -> str | None:
+        """Where `path` of the web console is reached (`LOA_PUBLIC_URL` + path), for links in
+        replies; None when the console is off (`LOA_WEB=0`)."""
+        ...
+
     def channel(self, platform: str) -> Channel:
         """The platform's adapter, for what only it knows (is this user a group admin? can it
         send files?)."""

@@ -1,5 +1,6 @@
 """Coordinators only: /thongbao (now or at a set time, to every unit chat or one unit type),
-/lichthongbao and /huythongbao for the scheduled ones, /tiendo, and /xuat for the table.
+/lichthongbao and /huythongbao for the scheduled ones, /tiendo, /xuat for the table (a file, or
+a download link where files cannot go), and /quanly for a sign-in link to the web console.
 
 Each translates a message into an operation (`bot.ops`) and its result into a reply. What
 `/thongbao` typed means (`tthtcd 02/10 7 giờ 30 ...`) is read here: it is the chat's own way of
@@ -18,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.campaign.model import Campaign, parse_time
-from bot.channels.base import InboundMessage
+from bot.channels.base import ChatType, InboundMessage
 from bot.documents.formats import FORMATS, written
 from bot.errors import SendError, Unsupported
 from bot.messages import render
-from bot.ops import announcements
+from bot.ops import announcements, signin
 from bot.ops import progress as ops_progress
 from bot.ops.figures import gather
+from bot.ops.signin import TicketKind
 
 if TYPE_CHECKING:
     from bot.conversation.context import ChatContext
@@ -160,16 +162,38 @@ async def progress(ctx: ChatContext, message: InboundMessage, args: str) -> None
     )
 
 
+LINK_WORDS = ("liên kết", "lien ket", "link")  # `/xuat xlsx link`: a download link, not a file
+
+
+def parse_export(args: str) -> tuple[str, bool] | None:
+    """`/xuat [xlsx|csv|docx] [link]` -> (format, whether a link is asked for); None when the
+    words are not that."""
+    text = args.lower()
+    wants_link = any(word in text for word in LINK_WORDS)
+    for word in LINK_WORDS:
+        text = text.replace(word, " ")
+    words = [word.lstrip(".") for word in text.split()]
+    if len(words) > 1 or (words and words[0] not in FORMATS):
+        return None
+    return (words[0] if words else "xlsx"), wants_link
+
+
 async def export(ctx: ChatContext, message: InboundMessage, args: str) -> None:
-    """/xuat [xlsx|csv|docx]: the filled table (or the report) as a file in this chat."""
-    fmt = args.strip().lower().lstrip(".") or "xlsx"
+    """/xuat [xlsx|csv|docx] [link]: the filled table (or the report) as a file in this chat; as
+    a download link (valid a day) where files cannot go (Zalo), or when asked for one. With the
+    web console off, a platform that sends files sends the file."""
     if ctx.campaign.form is None:
         await ctx.reply(message, "replies/no_form")
         return
-    if fmt not in FORMATS:
+    asked = parse_export(args)
+    if asked is None:
         await ctx.reply(message, "replies/export_usage", formats=FORMATS)
         return
+    fmt, wants_link = asked
     channel = ctx.channel(message.platform)
+    if (wants_link or not channel.sends_files) and ctx.web_link("/") is not None:
+        await _export_link(ctx, message, fmt)
+        return
     if not channel.sends_files:
         await ctx.reply(message, "replies/export_unsupported", fmt=fmt)
         return
@@ -185,3 +209,37 @@ async def export(ctx: ChatContext, message: InboundMessage, args: str) -> None:
     except SendError as exc:
         log.warning("/xuat: the file could not be sent: %s", exc)
         await ctx.reply(message, "replies/export_failed")
+
+
+async def _export_link(ctx: ChatContext, message: InboundMessage, fmt: str) -> None:
+    """A link that downloads the export, made when it is opened (the web console's `/t/`)."""
+    token = await signin.issue(
+        ctx.env, message.sender, TicketKind.DOWNLOAD, scope=f"/figures/export.{fmt}"
+    )
+    await ctx.reply(
+        message,
+        "replies/export_link",
+        fmt=fmt,
+        link=ctx.web_link(f"/t/{token}"),
+        hours=int(signin.DOWNLOAD_LIFETIME.total_seconds() // 3600),
+        until=(ctx.env.clock.now() + signin.DOWNLOAD_LIFETIME).astimezone(ctx.campaign.tz),
+    )
+
+
+async def console_link(ctx: ChatContext, message: InboundMessage, args: str) -> None:
+    """/quanly: a one-time link that signs the coordinator in to the web console. Only in their
+    private chat: a link in a group could be followed by anyone in it first."""
+    if message.chat_type is not ChatType.PRIVATE:
+        await ctx.reply(message, "replies/console_private_only")
+        return
+    if ctx.web_link("/") is None:
+        await ctx.reply(message, "replies/console_off")
+        return
+    token = await signin.issue(ctx.env, message.sender)
+    await ctx.reply(
+        message,
+        "replies/console_link",
+        link=ctx.web_link(f"/login/{token}"),
+        minutes=int(signin.LINK_LIFETIME.total_seconds() // 60),
+        until=(ctx.env.clock.now() + signin.LINK_LIFETIME).astimezone(ctx.campaign.tz),
+    )

@@ -19,6 +19,7 @@ async def start(ctx: ChatContext, message: InboundMessage, args: str) -> None:
         unit=await unit_of_chat(ctx, message),
         coordinator=coordinator,
         sender=message.sender,  # what LOA_ADMINS needs, shown to the person it names
+        web=ctx.web_link("/") is not None,  # /quanly is worth a mention
     )
     if coordinator and message.chat_type is ChatType.PRIVATE:  # now the bot may write to them
         everyone, extra = command_menu()

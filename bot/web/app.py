@@ -45,8 +45,13 @@ class AccessLog(AbstractAccessLogger):
 
 
 async def serve(console: Console, host: str, port: int) -> web.AppRunner:
-    """Start serving; the caller cleans the runner up."""
+    """Start serving; the caller cleans the runner up. A port that cannot be had raises the
+    `OSError` (nothing is left behind)."""
     runner = web.AppRunner(application(console), access_log_class=AccessLog, access_log=log)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
     return runner

@@ -70,7 +70,9 @@ async def test_the_command_menu_is_set_for_everyone_and_for_coordinators(world):
             break
         await asyncio.sleep(0.02)
     coordinator_menu = [c["command"] for c in menus[scope]]
-    assert coordinator_menu[10:] == ["thongbao", "lichthongbao", "huythongbao", "tiendo", "xuat"]
+    assert coordinator_menu[10:] == [
+        "thongbao", "lichthongbao", "huythongbao", "tiendo", "xuat", "quanly",
+    ]  # fmt: skip
     assert all(c["description"] for c in menus["default"])
 
 

@@ -26,6 +26,7 @@ def environment(tmp_path, sandbox, **extra) -> dict[str, str]:
         "TELEGRAM_API_BASE_URL": sandbox.base_url,
         "LOA_CAMPAIGN": str(SCHEDULES / SEEDS["lac-thuy"]),
         "PYTHONPATH": str(ROOT),
+        "LOA_WEB_PORT": str(free_port()),  # the web console beside it, on a port of its own
         **extra,
     }
 
