@@ -1,8 +1,10 @@
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 from sqlalchemy import text
 
 from bot.campaign.loader import load_campaign
@@ -67,3 +69,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     if report.skipped and isinstance(report.longrepr, tuple) and NO_POSTGRES in report.longrepr[2]:
         report.longrepr = (__file__, None, report.longrepr[2])
     return report
+
+
+# Pages in a real browser: Debian's chromium driven by Playwright; nothing downloads a browser.
+# Without chromium the browser tests are skipped, except where LOA_REQUIRE_BROWSER is set (CI
+# sets it, having installed the package), so a skip can never pass for a run.
+CHROMIUM = ("chromium", "chromium-browser")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    path = os.environ.get("LOA_CHROMIUM") or next(filter(None, map(shutil.which, CHROMIUM)), None)
+    if path is None:
+        if os.environ.get("LOA_REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        # root in a container has no user namespaces for chromium's sandbox
+        launched = await playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            await launched.close()

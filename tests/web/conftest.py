@@ -1,14 +1,11 @@
 """The web face served on loopback over a real store, and a client that keeps its cookies."""
 
 import datetime as dt
-import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
 
 from bot.ops import signin
 from bot.ops.env import Env
@@ -56,25 +53,3 @@ async def coordinator(client, env) -> httpx.AsyncClient:
     assert (await client.post(f"/login/{token}")).status_code == 303
     client.csrf = csrf_of((await client.get("/dang-nhap")).text)  # type: ignore[attr-defined]
     return client
-
-
-# Pages in a real browser: Debian's chromium driven by Playwright; nothing downloads a browser.
-# Without chromium the browser tests are skipped, except where LOA_REQUIRE_BROWSER is set (CI
-# sets it, having installed the package), so a skip can never pass for a run.
-CHROMIUM = ("chromium", "chromium-browser")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    path = os.environ.get("LOA_CHROMIUM") or next(filter(None, map(shutil.which, CHROMIUM)), None)
-    if path is None:
-        if os.environ.get("LOA_REQUIRE_BROWSER"):
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    async with async_playwright() as playwright:
-        # root in a container has no user namespaces for chromium's sandbox
-        launched = await playwright.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            await launched.close()
