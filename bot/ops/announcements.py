@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.campaign import units as core
 from bot.campaign.model import Campaign
 from bot.delivery import outbox
 from bot.delivery.outbox import Scheduled
+from bot.ops import signin
 from bot.ops.env import Env
+from bot.ops.signin import TicketKind
 from bot.store import audit
 from bot.store.chats import active_unit_chats
 from bot.store.db import is_transient
-from bot.store.models import Delivery, DeliveryStatus, WebTicket
-from bot.store.rows import rowcount
+from bot.store.models import Delivery, DeliveryStatus
 
 __all__ = [
     "AlreadySent",
@@ -51,8 +50,6 @@ __all__ = [
 SETTLE_CHECK = 0.5  # seconds between looks at a broadcast's progress
 # A one-time key lets a form send its announcement once (a second click, a reloaded POST: none).
 # Kept with the web's other keys, only its SHA-256, for as long as a session lasts.
-ONCE = "announce"
-ONCE_LIFETIME = dt.timedelta(hours=12)
 UNSETTLED = frozenset({DeliveryStatus.PENDING, DeliveryStatus.SENDING})
 
 
@@ -102,22 +99,12 @@ async def broadcast(
     from `one_time_key` for `actor`), the key is spent in the same transaction: a second
     broadcast with it raises `AlreadySent` and sends nothing."""
     async with env.db.session() as session, session.begin():
-        if once is not None:
-            spent = await rowcount(
-                session,
-                update(WebTicket)
-                .where(
-                    WebTicket.digest == _digest(once),
-                    WebTicket.kind == ONCE,
-                    WebTicket.holder == actor,
-                    WebTicket.used_at.is_(None),
-                    WebTicket.expires_at > env.clock.now(),
-                )
-                .values(used_at=env.clock.now()),
-            )
-            if spent != 1:  # spent in the same statement that checks it is unspent
-                raise AlreadySent
-        due = at or env.clock.now()
+        now = env.clock.now()
+        if once is not None and not await signin.spend(
+            session, once, TicketKind.ANNOUNCE, actor, now
+        ):
+            raise AlreadySent
+        due = at or now
         types = list(audiences)
         rows = await outbox.broadcast(session, env.campaign_key, text, types, due, env.campaign.tz)
         audit.record(session, actor, "broadcast", count=len(rows), types=types)
@@ -177,26 +164,10 @@ async def settled(env: Env, ids: Collection[int], every: float = SETTLE_CHECK) -
     return found
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 async def one_time_key(env: Env, actor: str) -> str:
     """A key `broadcast(..., once=KEY)` accepts once, from `actor` only (a form's preview gives
     it, its send spends it)."""
-    key = secrets.token_urlsafe(24)
-    now = env.clock.now()
-    async with env.db.session() as session, session.begin():
-        session.add(
-            WebTicket(
-                digest=_digest(key),
-                kind=ONCE,
-                holder=actor,
-                created_at=now,
-                expires_at=now + ONCE_LIFETIME,
-            )
-        )
-    return key
+    return await signin.issue(env, actor, TicketKind.ANNOUNCE)
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ops.env import Env
 from bot.store import audit
 from bot.store.models import AuditEntry, WebTicket, utcnow
+from bot.store.rows import rowcount
 
 LINK_LIFETIME = dt.timedelta(minutes=15)
 SESSION_LIFETIME = dt.timedelta(hours=12)
 DOWNLOAD_LIFETIME = dt.timedelta(hours=24)
+ANNOUNCE_LIFETIME = dt.timedelta(hours=12)  # a previewed announcement's send button
 REFUSAL_WINDOW = dt.timedelta(minutes=15)
 REFUSALS_PER_WINDOW = 20
 REFUSED = "web_signin_refused"
@@ -33,6 +36,7 @@ class TicketKind(StrEnum):
     LINK = "link"
     SESSION = "session"
     DOWNLOAD = "download"
+    ANNOUNCE = "announce"  # spent by the announcement it was previewed for (`spend`)
 
 
 class Refusal(StrEnum):
@@ -73,7 +77,11 @@ async def issue(
 ) -> str:
     """A new token for `holder` (a coordinator, `platform:id`): a sign-in link's by default, or
     a download link's for `scope` (the path it opens)."""
-    lifetime = {TicketKind.LINK: LINK_LIFETIME, TicketKind.DOWNLOAD: DOWNLOAD_LIFETIME}[kind]
+    lifetime = {
+        TicketKind.LINK: LINK_LIFETIME,
+        TicketKind.DOWNLOAD: DOWNLOAD_LIFETIME,
+        TicketKind.ANNOUNCE: ANNOUNCE_LIFETIME,
+    }[kind]
     token = secrets.token_urlsafe(32)
     now = env.clock.now()
     async with env.db.session() as session, session.begin():
@@ -115,13 +123,7 @@ async def sign_in(
         if why is not None or ticket is None:
             audit.record(session, origin, REFUSED, reason=why)
             return why or Refusal.UNKNOWN
-        # Spent in the same statement that checks it is unspent: two clicks, one session.
-        spent = await session.execute(
-            update(WebTicket)
-            .where(WebTicket.id == ticket.id, WebTicket.used_at.is_(None))
-            .values(used_at=now)
-        )
-        if spent.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult of an UPDATE
+        if not await spend(session, token, TicketKind.LINK, ticket.holder, now):  # two clicks
             audit.record(session, origin, REFUSED, reason=Refusal.USED)
             return Refusal.USED
         started = Session(
@@ -198,5 +200,24 @@ async def forget_expired(env: Env) -> int:
     """Drop tickets past their time (a sign-in link's row stays a day, for its refusal page)."""
     cutoff = env.clock.now() - dt.timedelta(days=1)
     async with env.db.session() as session, session.begin():
-        gone = await session.execute(delete(WebTicket).where(WebTicket.expires_at < cutoff))
-    return int(gone.rowcount)  # type: ignore[attr-defined]  # CursorResult of a DELETE
+        return await rowcount(session, delete(WebTicket).where(WebTicket.expires_at < cutoff))
+
+
+async def spend(
+    session: AsyncSession, token: str, kind: TicketKind, holder: str, now: dt.datetime
+) -> bool:
+    """Spend `holder`'s live ticket in the caller's transaction: True the first time only (it is
+    spent in the same statement that checks it is unspent: two at once, one True)."""
+    spent = await rowcount(
+        session,
+        update(WebTicket)
+        .where(
+            WebTicket.digest == digest(token),
+            WebTicket.kind == kind,
+            WebTicket.holder == holder,
+            WebTicket.used_at.is_(None),
+            WebTicket.expires_at > now,
+        )
+        .values(used_at=now),
+    )
+    return spent == 1

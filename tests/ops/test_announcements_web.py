@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from bot.ops import announcements
+from bot.ops import announcements, signin
 from bot.store.models import Delivery, DeliveryStatus
 from tests.ops.support import VN, bound, environment, with_units
 
@@ -58,7 +58,7 @@ async def test_a_key_of_someone_else_unknown_or_over_sends_nothing(db):
     with pytest.raises(announcements.AlreadySent):
         await announcements.broadcast(env, "Họp", [], None, "zalo:1", once="made-up")
     old = await announcements.one_time_key(env, "zalo:1")
-    env.clock.at += announcements.ONCE_LIFETIME  # type: ignore[attr-defined]
+    env.clock.at += signin.ANNOUNCE_LIFETIME  # type: ignore[attr-defined]
     with pytest.raises(announcements.AlreadySent):
         await announcements.broadcast(env, "Họp", [], None, "zalo:1", once=old)
     assert await rows(db) == []
