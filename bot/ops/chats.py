@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.address import Address
 from bot.delivery import outbox
+from bot.ops import unitlinks
 from bot.ops.env import Env
 from bot.store import audit
 from bot.store import chats as store
@@ -66,6 +67,7 @@ async def unregister(env: Env, chat: Address, by: Address, allowed: bool) -> Unr
         store.unbind(found)
         await outbox.cancel_chat(session, found)
         audit.record(session, str(by), "unregistered", found, unit)
+        await unitlinks.revoke_if_unreachable(session, unit, env.clock.now())
     return Unregistering(Unregistered.UNREGISTERED, unit)
 
 
@@ -89,6 +91,8 @@ async def unregister_unit(env: Env, code: str, by: Address) -> UnitUnregistered:
             store.unbind(chat)
             await outbox.cancel_chat(session, chat)
             audit.record(session, str(by), "unregistered", chat, unit)
+        if unit is not None:  # its form's links too: they came through those chats
+            await unitlinks.revoke(session, unit, env.clock.now())
     return UnitUnregistered(unit, bound)
 
 
@@ -148,4 +152,6 @@ async def chat_gone(env: Env, chat: Address, by: Address | None) -> Gone | None:
         store.deactivate(found)
         unit = await store.unit_of(session, found)
         audit.record(session, str(by) if by else "loa", "bot_removed", found, unit)
+        if unit is not None:
+            await unitlinks.revoke_if_unreachable(session, unit, env.clock.now())
     return Gone(found, unit)

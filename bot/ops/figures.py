@@ -168,6 +168,23 @@ async def record(
         # which of its repeats would count is a guess, and an acknowledgement of each line
         # would hold up the chat for minutes
         return TooMany(len(pairs), most)
+    valid, refused, unusual = _read(form, pairs)
+    recorded, answered = await _store(env, place.unit, place.chat_id, valid, author)
+    if not (recorded or refused):
+        return Answered(None, unusual)
+    ack = acknowledgement(
+        form, recorded, refused, answered, ask_next=flow and not refused and not unusual
+    )
+    retry = refused[0].row if len(pairs) == 1 and refused and refused[0].row else None
+    asking = ack.next_row or (retry if retry and retry.answer else None)
+    return Answered(ack, unusual, asking)
+
+
+def _read(
+    form: Form, pairs: Sequence[tuple[str, str]], confirmed: frozenset[str] = frozenset()
+) -> tuple[list[tuple[FormRow, Value, str]], list[Refusal], list[Unusual]]:
+    """Each `(code, text)` read: the valid figures, the refused and the unusual ones (those of
+    `confirmed` rows count as valid: their unit already said yes)."""
     rows = _rows(form)
     valid: list[tuple[FormRow, Value, str]] = []
     refused: list[Refusal] = []
@@ -181,19 +198,43 @@ async def record(
         reading = grammar.read(raw, row)
         if isinstance(reading, Rejected):
             refused.append(Refusal(code, raw, reading.reason, row))
-        elif reading.unusual:
+        elif reading.unusual and code not in confirmed:
             unusual.append(Unusual(row, reading.value, raw, reading.unusual))
         else:
             valid.append((row, reading.value, raw))
-    recorded, answered = await _store(env, place, valid, author)
-    if not (recorded or refused):
-        return Answered(None, unusual)
-    ack = acknowledgement(
-        form, recorded, refused, answered, ask_next=flow and not refused and not unusual
-    )
-    retry = refused[0].row if len(pairs) == 1 and refused and refused[0].row else None
-    asking = ack.next_row or (retry if retry and retry.answer else None)
-    return Answered(ack, unusual, asking)
+    return valid, refused, unusual
+
+
+@dataclass(frozen=True)
+class Entered:
+    """What a unit's form on the web did: the acknowledgement (what was recorded and refused,
+    what is still missing), and the unusual figures waiting for the unit's "yes"."""
+
+    ack: Acknowledgement
+    unusual: list[Unusual]
+
+
+async def enter(
+    env: Env,
+    unit: Unit,
+    pairs: Sequence[tuple[str, str]],
+    author: str,
+    confirmed: frozenset[str] = frozenset(),
+) -> Entered:
+    """Figures typed in the unit's form on the web (no chat): read like a chat's answer, a
+    figure equal to the unit's current one left alone (a page posts every row), unusual ones
+    held until the page sends them again with their row in `confirmed`."""
+    form = _form(env)
+    async with env.db.session() as session:
+        known = await answers.values(session, env.campaign_key, unit.id)
+    valid, refused, unusual = _read(form, pairs, confirmed)
+    changed = [(row, value, raw) for row, value, raw in valid if known.get(row.code) != value]
+    unusual = [u for u in unusual if known.get(u.row.code) != u.value]
+    if changed:
+        recorded, answered = await _store(env, unit, None, changed, author)
+    else:
+        recorded, answered = [], frozenset(known)
+    return Entered(acknowledgement(form, recorded, refused, answered), unusual)
 
 
 async def confirm(env: Env, place: Place, prompt: Prompt, author: str) -> Acknowledgement | None:
@@ -212,7 +253,9 @@ async def confirm(env: Env, place: Place, prompt: Prompt, author: str) -> Acknow
         for code, (value, raw) in zip(prompt.items, held.answers, strict=True)
         if code in rows and code not in newer
     ]
-    recorded, answered = await _store(env, place, valid, author, settles=prompt.id)
+    recorded, answered = await _store(
+        env, place.unit, place.chat_id, valid, author, settles=prompt.id
+    )
     if not recorded:
         return None
     return acknowledgement(form, recorded, [], answered)
@@ -273,6 +316,12 @@ async def figures_of(env: Env, unit: Unit) -> UnitFigures:
     return UnitFigures(unit, lines, table.missing(form, known))
 
 
+async def values_of(env: Env, unit: Unit) -> dict[str, Value]:
+    """The unit's current value of each row it has answered (its form on the web shows them)."""
+    async with env.db.session() as session:
+        return await answers.values(session, env.campaign_key, unit.id)
+
+
 def any_figure(form: Form, found: Sequence[tuple[str, str]]) -> bool:
     """Whether some `MÃ: SỐ` line is a figure the form can take."""
     rows = _rows(form)
@@ -304,7 +353,8 @@ async def gather(env: Env) -> Export:
 
 async def _store(
     env: Env,
-    place: Place,
+    unit: Unit,
+    chat_id: int | None,
     valid: Sequence[tuple[FormRow, Value, str]],
     author: str,
     settles: int | None = None,
@@ -312,9 +362,7 @@ async def _store(
     """Store the valid figures (and settle the read-back they confirm): the entries, and the
     items the unit has answered afterwards."""
     given = [(row.code, value, raw) for row, value, raw in valid]
-    record = answers.Record(
-        place.unit.id, given, place.chat_id, author, env.clock.now(), settles=settles
-    )
+    record = answers.Record(unit.id, given, chat_id, author, env.clock.now(), settles=settles)
     done = await env.db.batched(_records)((env.campaign_key, record))
     entries = []
     for (row, value, _), before in zip(valid, done.befores, strict=True):

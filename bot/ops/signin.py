@@ -37,6 +37,7 @@ class TicketKind(StrEnum):
     SESSION = "session"
     DOWNLOAD = "download"
     ANNOUNCE = "announce"  # spent by the announcement it was previewed for (`spend`)
+    FORM = "form"  # a unit's own form (`bot.ops.unitlinks`), held by "unit:<id>"
 
 
 class Refusal(StrEnum):

@@ -10,7 +10,17 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 
-from bot.web import announcements, auth, deliveries, downloads, figures, overview, signin, units
+from bot.web import (
+    announcements,
+    auth,
+    deliveries,
+    downloads,
+    figures,
+    form,
+    overview,
+    signin,
+    units,
+)
 from bot.web.console import CONSOLE, Console
 
 log = logging.getLogger(__name__)
@@ -32,6 +42,7 @@ def application(console: Console) -> web.Application:
     app.add_routes(figures.routes)
     app.add_routes(downloads.routes)
     app.add_routes(units.routes)
+    app.add_routes(form.routes)
     app.router.add_static("/static/", STATIC)
     return app
 

@@ -30,6 +30,7 @@ def pages() -> Environment:
     env.filters.update(chat.filters)
     env.tests.update(chat.tests)
     env.globals["f"] = env.get_template("_format.j2").module
+    env.globals["a"] = env.get_template("_answers.j2").module  # the chat's refusals, reused
     return env
 
 
