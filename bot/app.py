@@ -33,7 +33,7 @@ from bot.delivery.notices import Notice, Notices
 from bot.delivery.scheduler import Sender
 from bot.errors import ChatAddressChanged, SendError
 from bot.messages import command_menu, render
-from bot.ops import chats
+from bot.ops import chats, unitlinks
 from bot.ops.env import Env
 from bot.ops.registration import OverBudget, Registrar
 from bot.store import chats as chats_store
@@ -97,7 +97,14 @@ class Loa:
         self._coordinator_senders = frozenset(str(c) for c in self.coordinators)
         self.clock = clock or Clock()
         self.dispatcher = Dispatcher(
-            db, campaign, campaign_key, channels, self.chat_unreachable, self.chat_moved, self.clock
+            db,
+            campaign,
+            campaign_key,
+            channels,
+            self.chat_unreachable,
+            self.chat_moved,
+            self.clock,
+            form_link=self.form_link,
         )
         self.sender = Sender(self.dispatcher, db, self.clock, campaign.tz)
         self._env = Env(db, campaign, campaign_key, self.clock, self.wake)
@@ -178,6 +185,12 @@ class Loa:
         """The web console's address of `path` (`/login/…`), as links in chats give it; None
         when the console is off."""
         return f"{self.public_url}{path}" if self.public_url else None
+
+    async def form_link(self, unit: Unit) -> str | None:
+        """A new link to the unit's own form on the web; None when the web is off."""
+        if self.public_url is None or self.campaign.form is None:
+            return None
+        return self.web_link(f"/f/{await unitlinks.issue(self._env, unit)}")
 
     async def handle(self, event: Event) -> None:
         """Every event from every channel comes here: chats at once, each chat in order."""

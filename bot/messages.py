@@ -85,13 +85,15 @@ def written(macro: str, value: object) -> str:
     return str(getattr(environment().globals["f"], macro)(value))
 
 
-def render_delivery(delivery: Delivery, campaign: Campaign) -> str:
+def render_delivery(delivery: Delivery, campaign: Campaign, form_link: str | None = None) -> str:
+    """A planned message; `form_link`: the unit's form on the web, when the message gives it."""
     return render(
         delivery.template,
         campaign=campaign,
         delivery=delivery,
         unit=delivery.unit,
         opening=campaign.opening,
+        form_link=form_link,
         **delivery.context,
     )
 

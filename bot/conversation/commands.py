@@ -39,6 +39,7 @@ COMMANDS = {
         Command("baocao", reporting.start),
         Command("xem", reporting.show),
         Command("sua", reporting.correct),
+        Command("nhaplieu", reporting.web_form),
         Command("thongbao", coordinator.broadcast, coordinators_only=True),
         Command("tiendo", coordinator.progress, coordinators_only=True),
         Command("lichthongbao", coordinator.scheduled, coordinators_only=True),

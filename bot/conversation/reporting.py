@@ -8,14 +8,16 @@ operations' (`bot.ops.figures`); what is typed in a chat ("đúng", `/sua 1.2 3/
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.channels.base import InboundMessage
-from bot.ops import figures
+from bot.ops import figures, unitlinks
 from bot.ops.figures import Acknowledgement, Answered, Place, Question, TooMany
+from bot.ops.registration import codes_expire
 from bot.stats import grammar, table
 from bot.store.models import Chat, Prompt, PromptKind, Unit
 
@@ -186,6 +188,25 @@ async def _prompt(ctx: ChatContext, message: InboundMessage, place: Place) -> Pr
     if message.reply_to is None and not message.addressed:
         return None
     return await figures.prompt_for(ctx.env, place, message.reply_to)
+
+
+async def web_form(ctx: ChatContext, message: InboundMessage, args: str) -> None:
+    """/nhaplieu: the unit's own link to its form on the web (a new one each time; the older
+    ones still work until a coordinator resets them)."""
+    place = await _ready(ctx, message)
+    if place is None:
+        return
+    if ctx.web_link("/") is None:
+        await ctx.reply(message, "replies/form_link_off")
+        return
+    token = await unitlinks.issue(ctx.env, place.unit)
+    await ctx.reply(
+        message,
+        "replies/form_link",
+        unit=place.unit,
+        link=ctx.web_link(f"/f/{token}"),
+        until=(codes_expire(ctx.campaign) - dt.timedelta(microseconds=1)).date(),  # its last day
+    )
 
 
 async def _ready(ctx: ChatContext, message: InboundMessage) -> Place | None:

@@ -33,6 +33,7 @@ from bot.campaign.model import Campaign, FormRow
 from bot.campaign.timeline import (
     DeadlineRef,
     Kind,
+    PromptContext,
     ReminderContext,
     ReminderRef,
     form_rows,
@@ -63,6 +64,9 @@ DOUBT_SPAN = dt.timedelta(hours=1)  # ...spread over at least this long
 
 Unreachable = Callable[[Chat, Unit | None], Awaitable[None]]
 Moved = Callable[[str, str, str], Awaitable[None]]  # platform, old chat id, new chat id
+# A unit's own link to its form on the web, issued for a message about to be sent; None when
+# the web is off. Given by the composition (`bot.app`): links are the operations'.
+FormLink = Callable[[Unit], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,10 @@ class Dispatcher:
         on_unreachable: Unreachable,
         on_moved: Moved,
         clock: Clock | None = None,
+        form_link: FormLink | None = None,
     ) -> None:
         self.db = db
+        self.form_link = form_link
         self.campaign, self.campaign_key = campaign, campaign_key
         self.channels = channels
         self.on_unreachable = on_unreachable
@@ -224,8 +230,9 @@ class Dispatcher:
         if asked and not missing:
             result = Result(DeliveryStatus.CANCELLED, "the unit has answered what it asks for")
         else:
+            link = await self._link(row, unit) if missing and unit is not None else None
             try:
-                text = self.text(row, unit, missing)
+                text = self.text(row, unit, missing, link)
             except Exception as exc:  # a template the office edited badly: this row only
                 log.exception("delivery %s: cannot render %s", row.id, row.kind)
                 result = Result(DeliveryStatus.FAILED, f"render: {exc}")
@@ -323,9 +330,16 @@ class Dispatcher:
         failures.append(self.clock.now())
         return len(failures) >= DOUBTS_TO_GIVE_UP and failures[-1] - failures[0] >= DOUBT_SPAN
 
-    def text(self, row: Delivery, unit: Unit | None, missing: Sequence[FormRow] = ()) -> str | None:
+    def text(
+        self,
+        row: Delivery,
+        unit: Unit | None,
+        missing: Sequence[FormRow] = (),
+        link: str | None = None,
+    ) -> str | None:
         """The row's message for its unit, from the campaign as it is now (None: gone from it);
-        `missing`: the figures it asks for that the unit has not given yet."""
+        `missing`: the figures it asks for that the unit has not given yet; `link`: the unit's
+        form on the web, for the form's first message and the reminders."""
         if (announcement := row.announcement) is not None:
             core_unit = as_core(unit) if unit is not None else None
             return render(
@@ -334,7 +348,25 @@ class Dispatcher:
         delivery = self._planned(row, unit)
         if delivery is None:
             return None
-        return render_delivery(self._as_of_now(delivery, missing), self.campaign)
+        return render_delivery(self._as_of_now(delivery, missing), self.campaign, form_link=link)
+
+    async def _link(self, row: Delivery, unit: Unit) -> str | None:
+        """The unit's form link for a reminder or the form's first message; None for other
+        messages, when the web is off, or when no link can be had now (sent without)."""
+        if self.form_link is None or row.payload is not None:
+            return None
+        if row.kind == Kind.DATA_PROMPT:
+            planned = self._planned(row, unit)
+            context = planned.context if planned else None
+            if not isinstance(context, PromptContext) or context.number != 1:
+                return None
+        elif row.kind != Kind.DEADLINE_REMINDER:
+            return None
+        try:
+            return await self.form_link(unit)
+        except Exception:  # the message matters more than its link
+            log.exception("delivery %s: no form link", row.id)
+            return None
 
     def _planned(self, row: Delivery, unit: Unit | None) -> TimelineDelivery | None:
         """The campaign's delivery the row stands for, as the campaign file says it now."""
