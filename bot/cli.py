@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     units_import.set_defaults(run=_units_import)
     units_list = units_commands.add_parser("list", help="units, registration codes and chats")
     units_list.set_defaults(run=_units_list)
+    reset_link = units_commands.add_parser(
+        "reset-link", help="end every link of a unit to its form on the web"
+    )
+    reset_link.add_argument("code", metavar="CODE", help="the unit's code")
+    reset_link.set_defaults(run=_units_reset_link)
 
     export = commands.add_parser(
         "export", help="the statistics table or the report, from the answers in DATABASE_URL"
@@ -261,6 +266,29 @@ def _units_list(args: argparse.Namespace) -> int:
         return render("units_list", listings=await unit_ops.list_units(db))
 
     return _with_database(show)
+
+
+def _units_reset_link(args: argparse.Namespace) -> int:
+    """End the unit's form links (one was passed around); its chat gets a new one (/nhaplieu)."""
+    from bot.ops import unitlinks
+    from bot.service import campaign_key
+
+    try:
+        settings = Settings.from_env()
+        if settings.campaign is None:
+            raise Invalid([Problem(("LOA_CAMPAIGN",), "setting_missing")])
+        campaign = load_campaign(settings.campaign)
+    except Invalid as exc:
+        return _invalid(exc)
+    key = campaign_key(settings.campaign)
+
+    async def reset(db: Database) -> str:
+        unit = await unitlinks.reset(Env(db, campaign, key), args.code, "cli")
+        if unit is None:
+            raise Invalid([Problem((), "unit_unknown_code", {"code": args.code})])
+        return render("units_link_reset", unit=unit)
+
+    return _with_database(reset)
 
 
 def _serve(args: argparse.Namespace) -> int:

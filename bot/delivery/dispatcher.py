@@ -33,7 +33,6 @@ from bot.campaign.model import Campaign, FormRow
 from bot.campaign.timeline import (
     DeadlineRef,
     Kind,
-    PromptContext,
     ReminderContext,
     ReminderRef,
     form_rows,
@@ -355,10 +354,10 @@ class Dispatcher:
         messages, when the web is off, or when no link can be had now (sent without)."""
         if self.form_link is None or row.payload is not None:
             return None
-        if row.kind == Kind.DATA_PROMPT:
-            planned = self._planned(row, unit)
-            context = planned.context if planned else None
-            if not isinstance(context, PromptContext) or context.number != 1:
+        if row.kind == Kind.DATA_PROMPT:  # its reference: "<deadline>:<section code>"
+            form = self.campaign.form
+            first = form.sections[0].code if form and form.sections else None
+            if row.reference.rpartition(":")[2] != first:
                 return None
         elif row.kind != Kind.DEADLINE_REMINDER:
             return None

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.errors import Problem
 from bot.messages import describe
-from bot.ops import units
+from bot.ops import unitlinks, units
 from bot.ops.units import Filter, UnitState
 from bot.stats.table import Completion
 from bot.web.auth import Handler
@@ -60,6 +60,15 @@ async def code_sheet(request: web.Request) -> web.StreamResponse:
         query=_query(chosen),
         **_choices(request, everyone),
     )
+
+
+@routes.post("/units/{code}/reset-link")
+async def reset_link(request: web.Request) -> web.StreamResponse:
+    """End every link of the unit to its form on the web (one was passed around)."""
+    env = request.app[CONSOLE].env
+    code = request.match_info["code"]
+    unit = await unitlinks.reset(env, code, request[VISITOR].holder)
+    return page(request, "units_link_reset", http_status=200 if unit else 404, unit=unit, code=code)
 
 
 @routes.post("/units/upload")

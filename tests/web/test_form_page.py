@@ -193,3 +193,28 @@ async def test_wrong_links_are_counted_per_address_and_throttled(client, env, sc
             await session.scalars(select(AuditEntry).where(AuditEntry.action == unitlinks.REFUSED))
         )
     assert len(refused) == 3 and all(token not in str(e.detail) for e in refused)
+
+
+async def test_a_coordinator_resets_a_units_links_on_the_units_page(coordinator, env, school):
+    _, token = school
+    assert "/units/th-a/reset-link" in (await coordinator.get("/units")).text
+    bad = await coordinator.post("/units/th-a/reset-link", data={"csrf": "wrong"})
+    assert bad.status_code == 403
+    assert (await coordinator.get(f"/f/{token}")).status_code == 200
+    done = await coordinator.post("/units/th-a/reset-link", data={"csrf": coordinator.csrf})
+    assert done.status_code == 200 and "/nhaplieu" in done.text
+    assert (await coordinator.get(f"/f/{token}")).status_code == 410
+    async with env.db.session() as session:
+        [entry] = await session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "web_form_reset")
+        )
+    assert entry.actor == "zalo:coordinator-1"
+    missing = await coordinator.post("/units/nope/reset-link", data={"csrf": coordinator.csrf})
+    assert missing.status_code == 404
+
+
+async def test_without_a_session_no_link_is_reset(client, env, school):
+    _, token = school
+    refused = await client.post("/units/th-a/reset-link", data={"csrf": "x"})
+    assert refused.status_code == 303
+    assert (await client.get(f"/f/{token}")).status_code == 200
