@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from bot.documents.formats import written
 from bot.ops.figures import gather
 from tests.e2e.test_console_links import served as served  # the console beside Loa
+from tests.e2e.test_console_links import unserved as unserved
 from tests.e2e.test_console_links import zalo as zalo
 from tests.e2e.test_zalo import clock as clock
 from tests.e2e.test_zalo import parts_in
@@ -71,3 +72,27 @@ async def test_a_unit_fills_its_form_in_a_browser_from_the_link_in_its_chat(serv
     await page.reload()  # what the unit entered, as the page shows it afresh
     assert await page.get_by_label("10.1 – đồng", exact=True).input_value() == "1.500.000"
     assert await page.get_by_label("1.2 – lớp", exact=True).input_value() == "3"
+
+
+async def test_nhaplieu_sends_the_link_again_in_a_registered_chat_only(served):
+    director = served.person("Bà Hoa")
+    stranger = served.person("Người lạ")
+    assert (await stranger.asks(stranger.id, "/nhaplieu")).startswith("Cuộc trò chuyện này chưa")
+    code = await served.world.code_of("tthtcd-an-binh")
+    assert (await director.asks(director.id, f"/dangky {code}")).startswith("✅")
+    await parts_in(served.zalo, director.id)
+    reply = await director.asks(director.id, "/nhaplieu")
+    assert reply.startswith("📝 Nhập số liệu của Trung tâm học tập cộng đồng")
+    assert "Thứ Tư, 18/10/2023" in reply  # a week after the report's deadline
+    link = re.search(r"(http://127\.0\.0\.1:\d+/f/[A-Za-z0-9_-]+)", reply)
+    assert link and link[1].startswith(served.address)
+
+
+async def test_nhaplieu_with_the_web_off_says_to_answer_in_the_chat(unserved):
+    director = unserved.person("Bà Hoa")
+    code = await unserved.world.code_of("tthtcd-an-binh")
+    assert (await director.asks(director.id, f"/dangky {code}")).startswith("✅")
+    parts = await parts_in(unserved.zalo, director.id)
+    assert not any("Nhập nhanh trên web" in part["text"] for part in parts)
+    reply = await director.asks(director.id, "/nhaplieu")
+    assert reply.startswith("Trang nhập số liệu trên web đang tắt") and "/f/" not in reply
