@@ -66,4 +66,7 @@
     }
   });
   window.addEventListener("online", retry);
+  window.addEventListener("beforeunload", function (event) {
+    if (Object.keys(waiting).length) event.preventDefault(); // rows not saved yet
+  });
 })();
