@@ -3,13 +3,16 @@ private chat with its link; a browser opens it and fills a pair, money and a ref
 row by row with the page's script; the chat's /xem and the export show what was entered."""
 
 import asyncio
+import datetime as dt
 import io
 import re
 
+import httpx
 from openpyxl import load_workbook
 
 from bot.documents.formats import written
 from bot.ops.figures import gather
+from tests.e2e.conftest import VN
 from tests.e2e.test_console_links import served as served  # the console beside Loa
 from tests.e2e.test_console_links import unserved as unserved
 from tests.e2e.test_console_links import zalo as zalo
@@ -96,3 +99,22 @@ async def test_nhaplieu_with_the_web_off_says_to_answer_in_the_chat(unserved):
     assert not any("Nhập nhanh trên web" in part["text"] for part in parts)
     reply = await director.asks(director.id, "/nhaplieu")
     assert reply.startswith("Trang nhập số liệu trên web đang tắt") and "/f/" not in reply
+
+
+async def test_a_reminder_to_a_unit_with_missing_figures_brings_a_new_link(served):
+    director = served.person("Bà Hoa")
+    code = await served.world.code_of("tthtcd-an-binh")
+    assert (await director.asks(director.id, f"/dangky {code}")).startswith("✅")
+    first, *_ = await parts_in(served.zalo, director.id)
+    before = len(served.zalo.sent(director.id))
+    loa = served.world.loa
+    loa.clock.at = dt.datetime(2023, 10, 10, 7, 5, tzinfo=VN)  # "còn 1 ngày" is due
+    await loa.dispatcher.send_due()
+    [reminder] = [m["text"] for m in served.zalo.sent(director.id)[before:]]
+    assert "📝 Đơn vị còn thiếu 37 mục số liệu" in reminder
+    link = FORM_LINK.search(reminder)
+    assert link and link[1] != FORM_LINK.search(first["text"])[1]  # a new one; both work
+    async with httpx.AsyncClient() as client:
+        for address in (link[1], FORM_LINK.search(first["text"])[1]):
+            page = await client.get(address)
+            assert page.status_code == 200 and "Trung tâm học tập cộng đồng" in page.text
