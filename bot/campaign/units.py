@@ -14,9 +14,10 @@ import itertools
 import re
 import unicodedata
 import zipfile
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from bot.campaign.files import read_bytes
 from bot.errors import Invalid, Problem
@@ -40,6 +41,7 @@ BYTE_ORDER_MARKS = (
 )
 
 Row = tuple[int, Sequence[str]]  # the line (or sheet row) it came from, and its cells
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,21 @@ class Unit:
     name: str
     type: str  # an audience code of the campaign
     parent: str | None = None
+
+
+def by_parent(
+    items: Iterable[T], parent: Callable[[T], str | None]
+) -> list[tuple[str | None, list[T]]]:
+    """`items` grouped by their parent (the commune or ward), each group in the items' order;
+    the parents in the order they first come, and the items without one (None, or blank) last.
+    """
+    groups: dict[str | None, list[T]] = {}
+    for item in items:
+        key = (parent(item) or "").strip() or None
+        groups.setdefault(key, []).append(item)
+    orphans = groups.pop(None, None)
+    found: list[tuple[str | None, list[T]]] = list(groups.items())
+    return [*found, (None, orphans)] if orphans else found
 
 
 def read_units_file(path: Path, types: Collection[str] | None = None) -> list[Unit]:

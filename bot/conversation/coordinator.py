@@ -148,11 +148,19 @@ async def _report(ctx: ChatContext, message: InboundMessage, ids: Sequence[int])
 
 
 async def progress(ctx: ChatContext, message: InboundMessage, args: str) -> None:
-    """Who receives Loa's messages, and who has sent their figures: complete, partial, silent."""
+    """Who receives Loa's messages, and who has sent their figures: complete, partial, silent;
+    by parent (commune, ward) when units name one, the units of one with `/tiendo NAME`."""
     found = await ops_progress.progress(ctx.env)
+    wanted = args.strip()
+    named = found.parents_named(wanted) if wanted else []
+    if named:  # `/tiendo xã An Bình`: its units one by one
+        found = found.within(named)
     await ctx.reply(
         message,
         "replies/progress",
+        asked=wanted,
+        named=named,
+        parents=[] if named else found.by_parent(),
         units=found.units,
         chats=found.chats,
         active=found.active,

@@ -1,4 +1,5 @@
-"""The answers in long form: one CSV line per unit and form row, for other tools to read.
+"""The answers in long form: one CSV line per unit and form row, for other tools to read; the
+unit's commune or ward (its parent) is the last column.
 
 UTF-8 with a byte-order mark, so that Excel opens the Vietnamese text as it is. A code a
 spreadsheet would read as a number or a date (row `1.10` as 1.1, unit `001` as 1) is written as
@@ -27,12 +28,13 @@ def build(export: Export, out: BinaryIO) -> None:
     codes = [_code(row.code) for row in rows]
     for sheet in export.sheets:
         unit = [_code(sheet.code), _inert(sheet.name), sheet.type]
+        parent = _inert(sheet.parent) or ""  # last, so that tools reading by position still do
         for row, code in zip(rows, codes, strict=True):
             value = sheet.answers.get(row.code)
             first, people, note = table.columns(row, value)
             state = words["answered"] if value is not None else words["unanswered"]
             lines.writerow(
-                [*unit, code, row.label, row.unit or "", first, people, _inert(note), state]
+                [*unit, code, row.label, row.unit or "", first, people, _inert(note), state, parent]
             )
     text.flush()
     text.detach()  # the caller owns `out`

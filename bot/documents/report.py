@@ -10,6 +10,7 @@ recipients and the signature side by side at the end.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import BinaryIO
 
@@ -29,6 +30,7 @@ from bot.stats.export import Export
 from bot.stats.grammar import show
 
 _TABLE = "[bảng]"
+_PARENTS = "[xã]"
 _FONT = "Times New Roman"
 _SIZE = Pt(13)
 PAGE = (Cm(21), Cm(29.7))  # A4
@@ -40,6 +42,8 @@ LETTERHEAD = (Cm(6.0), Cm(10.5))
 SIGNATURE = (Cm(8.0), Cm(8.5))
 # STT, Các hoạt động, Đơn vị, Số lớp/số cuộc thi, Người, Ghi chú: the labels take the room
 TOTALS = (Cm(1.3), Cm(6.3), Cm(2.6), Cm(2.1), Cm(1.8), Cm(2.4))
+# STT, Xã/phường, Số đơn vị, Đủ số liệu, Đang nhập, Chưa gửi
+PARENTS = (Cm(1.3), Cm(6.0), Cm(2.3), Cm(2.3), Cm(2.3), Cm(2.3))
 _SIDES = ("L1: ", "R1: ", "L2: ", "R2: ", "N: ", "~ ")
 
 
@@ -56,6 +60,7 @@ def build(export: Export, out: BinaryIO) -> None:
         partial=counts[table.Completion.PARTIAL],
         silent=counts[table.Completion.SILENT],
         made=export.made_at,
+        groups=export.groups,
     )
     document = Document()
     _page(document)
@@ -138,6 +143,9 @@ def _paragraph(document: DocumentType, line: str, export: Export) -> None:
     if line.strip() == _TABLE:
         _totals(document, export)
         return
+    if line.strip() == _PARENTS:
+        _parents(document, export)
+        return
     for mark, center in (("### ", False), ("## ", True), ("# ", True)):
         if line.startswith(mark):
             paragraph = document.add_paragraph()
@@ -181,6 +189,50 @@ def _totals(document: DocumentType, export: Export) -> None:
             if index in (3, 4):
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     _widths(grid, TOTALS)
+
+
+def _parents(document: DocumentType, export: Export) -> None:
+    """Each parent's units and how many have sent their figures, a line each, the header row
+    repeated on each page."""
+    words = catalogue("export")
+    grid = document.add_table(rows=1, cols=len(PARENTS))
+    grid.style = "Table Grid"
+    grid.alignment = WD_TABLE_ALIGNMENT.CENTER
+    header = grid.rows[0]
+    header._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    for cell, title in zip(header.cells, words["parents_header"], strict=True):
+        _cell(cell.paragraphs[0], title, bold=True, center=True)
+    # a line laid out as every line is, then copied for each parent with its texts: 1,600
+    # communes cell by cell through python-docx take seconds
+    line = grid.add_row()
+    line._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    for index, cell in enumerate(line.cells):
+        paragraph = cell.paragraphs[0]
+        _cell(paragraph, "-", bold=False, center=index == 0)  # a text each, for the copies
+        if index >= 2:
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    _widths(grid, PARENTS)
+    model = line._tr
+    model.getparent().remove(model)
+    for number, group in enumerate(export.groups, 1):
+        counts = group.counts
+        values = (
+            str(number),
+            group.parent or words["no_parent"],
+            *(
+                _number(count)
+                for count in (
+                    len(group.sheets),
+                    counts[table.Completion.COMPLETE],
+                    counts[table.Completion.PARTIAL],
+                    counts[table.Completion.SILENT],
+                )
+            ),
+        )
+        row = copy.deepcopy(model)
+        for text, value in zip(row.iter(qn("w:t")), values, strict=True):
+            text.text = value
+        grid._tbl.append(row)
 
 
 def _cell(paragraph: Paragraph, text: str, bold: bool, center: bool) -> None:

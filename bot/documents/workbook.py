@@ -19,7 +19,7 @@ import re
 import textwrap
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl import Workbook
@@ -34,6 +34,7 @@ from bot.stats.export import Export
 from bot.stats.grammar import printable
 
 Cell = int | str | None
+Stamped = tuple[str, list[Cell], dict[int, float]]  # a sheet's title, slots' cells, rows' heights
 _SLOT = "@@LOA-SLOT-{}@@"
 _TEMPLATE = "unit-template"
 _THIN = Side(style="thin")
@@ -79,18 +80,49 @@ def build(export: Export, out: BinaryIO) -> None:
     )
     laid_out = io.BytesIO()
     book.save(laid_out)
-    _stamp(laid_out.getvalue(), _unit_sheets(export, words["unit_caption"]), out)
+    titles = {totals.title.lower()}
+    sheets = itertools.chain(
+        _group_sheets(export, words, titles), _unit_sheets(export, words, titles)
+    )
+    _stamp(laid_out.getvalue(), sheets, out)
 
 
-def _unit_sheets(export: Export, caption: str) -> Iterator[tuple[str, list[Cell]]]:
-    """(sheet title, the cells in slot order) for every unit."""
+def _group_sheets(export: Export, words: dict[str, Any], titles: set[str]) -> Iterator[Stamped]:
+    """(sheet title, the cells in slot order, row heights) for every parent's subtotals: the
+    unit sheet's layout, its texts (every unit's, joined) given the height they need."""
     rows = table.answerable(export.form)
-    titles: set[str] = set()
+    lines = {row.code: _FIRST_ROW + offset for offset, row in enumerate(export.form.rows())}
+    for group in export.groups:
+        name = group.parent or words["no_parent"]
+        cells: list[Cell] = [
+            words["group_caption"].format(
+                parent=name,
+                units=len(group.sheets),
+                complete=group.counts[table.Completion.COMPLETE],
+                partial=group.counts[table.Completion.PARTIAL],
+                silent=group.counts[table.Completion.SILENT],
+            )
+        ]
+        heights: dict[int, float] = {}
+        for row in rows:  # in the order `_lay_out` numbered their slots
+            first, people, remark = table.columns(row, group.totals.get(row.code))
+            if isinstance(remark, str):
+                remark = _clipped(remark)
+                wrapped = [(row.label, _WIDTHS["B"]), (row.unit or "", _WIDTHS["C"])]
+                heights[lines[row.code]] = _height([*wrapped, (remark, _WIDTHS["F"])])
+            cells.extend((first, people, remark))
+        yield _title(group.parent or words["no_parent_sheet"], titles), cells, heights
+
+
+def _unit_sheets(export: Export, words: dict[str, Any], titles: set[str]) -> Iterator[Stamped]:
+    """(sheet title, the cells in slot order, no row heights changed) for every unit."""
+    rows = table.answerable(export.form)
+    caption = words["unit_caption"]
     for sheet in export.sheets:
         cells: list[Cell] = [caption.format(name=sheet.name, code=sheet.code)]
         for row in rows:  # in the order `_lay_out` numbered their slots
             cells.extend(table.columns(row, sheet.answers.get(row.code)))
-        yield _title(sheet.code, titles), cells
+        yield _title(sheet.code, titles), cells, {}
 
 
 def _lay_out(
@@ -131,8 +163,7 @@ def _lay_out(
         heading = "." not in row.code
         first, people, remark = cells(row) if row.answer is not None else (None, None, None)
         if isinstance(remark, str):  # every unit's texts, joined: as much as a cell holds
-            remark = printable(remark)
-            remark = remark if len(remark) <= MAX_CELL else remark[: MAX_CELL - 1] + "…"
+            remark = _clipped(remark)
         values = (row.code, row.label, row.unit, first, people, remark)
         for column, value in enumerate(values, 1):
             cell = sheet.cell(line, column, value)
@@ -149,6 +180,12 @@ def _lay_out(
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = f"A{_FIRST_ROW}"
     _print_setup(sheet, words["page_footer"])
+
+
+def _clipped(text: str) -> str:
+    """A text as a cell holds it: printable, and at most `MAX_CELL` characters."""
+    text = printable(text)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
 def _is_slot(value: object) -> bool:
@@ -196,9 +233,9 @@ _SLOT_CELL = re.compile(
 )
 
 
-def _stamp(package: bytes, sheets: Iterator[tuple[str, list[Cell]]], out: BinaryIO) -> None:
-    """Write `package` to `out` with its template sheet replaced by one copy per unit, its slots
-    filled."""
+def _stamp(package: bytes, sheets: Iterator[Stamped], out: BinaryIO) -> None:
+    """Write `package` to `out` with its template sheet replaced by one copy per sheet given
+    (a parent's subtotals, a unit), its slots filled and the rows named given their heights."""
     source = zipfile.ZipFile(io.BytesIO(package))
     workbook = source.read("xl/workbook.xml").decode()
     relations = source.read("xl/_rels/workbook.xml.rels").decode()
@@ -214,9 +251,9 @@ def _stamp(package: bytes, sheets: Iterator[tuple[str, list[Cell]]], out: Binary
 
     entries, links, overrides, names = [], [], [], []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
-        for number, (title, cells) in enumerate(sheets, start=1):
+        for number, (title, cells, heights) in enumerate(sheets, start=1):
             name = f"xl/worksheets/unit{number}.xml"
-            target.writestr(name, _fill(pieces, cells))
+            target.writestr(name, _heighten(_fill(pieces, cells), heights))
             entries.append(
                 sheet_entry.replace(f'name="{_TEMPLATE}"', f"name={quoteattr(title)}")
                 .replace(f'r:id="{relation_id}"', f'r:id="rIdU{number}"')
@@ -260,6 +297,13 @@ def _fill(pieces: Sequence[str], cells: Sequence[Cell]) -> str:
     return "".join(out)
 
 
+def _heighten(xml: str, heights: dict[int, float]) -> str:
+    """A sheet's XML with each row of `heights` (its number -> points) that tall."""
+    for line, points in heights.items():
+        xml = re.sub(rf'(<row r="{line}" [^>]*?ht=")[^"]*"', rf'\g<1>{points}"', xml, count=1)
+    return xml
+
+
 def _print_titles(workbook: str) -> str:
     """The template sheet's print titles (its header rows), a name local to it."""
     found = re.search(
@@ -297,7 +341,8 @@ def _found(pattern: str, xml: str, group: int = 0) -> str:
 
 def _title(code: str, taken: set[str]) -> str:
     """A sheet name Excel accepts: no []:*?/\\, at most 31 characters, unique ignoring case."""
-    base = re.sub(r"[\[\]:*?/\\]", "-", code)[:31] or "don-vi"
+    # nor may it begin or end with an apostrophe
+    base = re.sub(r"[\[\]:*?/\\]", "-", code)[:31].strip("'") or "don-vi"
     title, number = base, 1
     while title.lower() in taken:
         number += 1

@@ -344,8 +344,16 @@ async def gather(env: Env) -> Export:
         given = await answers.every_unit(session, env.campaign_key)
     order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
     units.sort(key=lambda u: (order.get(u.type, len(order)), u.id))  # as the office listed them
-    sheets = [UnitSheet(u.code, printable(u.name), u.type, given.get(u.id, {})) for u in units]
+    sheets = [
+        UnitSheet(u.code, printable(u.name), u.type, given.get(u.id, {}), _parent(u.parent))
+        for u in units
+    ]
     return Export(campaign, sheets, env.clock.now().astimezone(campaign.tz))
+
+
+def _parent(parent: str | None) -> str | None:
+    shown = printable(parent or "").strip()
+    return shown or None
 
 
 # -- the store -------------------------------------------------------------------------------------

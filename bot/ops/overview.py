@@ -9,7 +9,7 @@ unit and answer, which `/` and `/api/progress`, asked every minute, need not. Bo
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from bot.campaign.calendar import Event, upcoming
 from bot.delivery import outbox
 from bot.ops import deliveries
 from bot.ops.env import Env
-from bot.ops.progress import DELIVERY_STATES, DeliveryTotals, Totals
+from bot.ops.progress import DELIVERY_STATES, DeliveryTotals, ParentCount, Totals
 from bot.stats import table
 from bot.store.models import Answer, Chat, Delivery, DeliveryStatus, Unit
 
@@ -54,6 +54,7 @@ class Overview:
     problems: dict[DeliveryStatus, int]  # failed and missed, due since `since`
     since: dt.datetime
     items: int  # answerable items of the form; 0 without one
+    by_parent: list[ParentCount] = field(default_factory=list)  # none when no unit names one
 
 
 async def totals(env: Env) -> Totals:
@@ -69,6 +70,7 @@ async def overview(env: Env) -> Overview:
         types = await _by_type(session)
         counted = await _totals(session, env, types)
         coming = await outbox.upcoming(session, env.campaign_key, COMING)
+        parents = await _by_parent(session, env)
     since = now - RECENT
     campaign = env.campaign
     order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
@@ -90,6 +92,7 @@ async def overview(env: Env) -> Overview:
         problems=await deliveries.problems_since(env, since),
         since=since,
         items=len(table.answerable(form)) if form else 0,
+        by_parent=parents,
     )
 
 
@@ -107,6 +110,65 @@ async def _by_type(session: AsyncSession) -> dict[str, tuple[int, int]]:
         .group_by(Unit.type)
     )
     return {kind: (units, registered) for kind, units, registered in rows}
+
+
+async def _by_parent(session: AsyncSession, env: Env) -> list[ParentCount]:
+    """Each parent's units, those reached, complete and partial, as `Progress.by_parent` counts
+    them (parents in the order their units were listed, those without one last); none when no
+    unit names a parent."""
+    reached = (
+        select(Chat.unit_id)
+        .where(Chat.unit_id.is_not(None), Chat.active.is_(True))
+        .distinct()
+        .subquery()
+    )
+    form = env.campaign.form
+    items = [row.code for row in table.answerable(form)] if form else []
+    given = (
+        select(Answer.unit_id, func.count(distinct(Answer.item)).label("given"))
+        .where(
+            Answer.campaign == env.campaign_key,
+            Answer.replaced_at.is_(None),
+            Answer.item.in_(items),
+        )
+        .group_by(Answer.unit_id)
+        .subquery()
+    )
+    complete = case((given.c.given >= len(items), 1), else_=0) if items else 0
+    rows = await session.execute(
+        select(
+            Unit.parent,
+            func.min(Unit.id),
+            func.count(Unit.id),
+            func.count(reached.c.unit_id),
+            func.coalesce(func.sum(complete), 0),
+            func.count(given.c.unit_id),
+        )
+        .outerjoin(reached, reached.c.unit_id == Unit.id)
+        .outerjoin(given, given.c.unit_id == Unit.id)
+        .group_by(Unit.parent)
+    )
+    counts: dict[str | None, list[int]] = {}
+    for parent, first, units, registered, done, answering in rows:
+        key = (parent or "").strip() or None  # as `bot.campaign.units.by_parent` reads them
+        known = counts.setdefault(key, [first, 0, 0, 0, 0])
+        known[0] = min(known[0], first)
+        for index, number in enumerate((units, registered, done, answering), 1):
+            known[index] += int(number)
+    if all(key is None for key in counts):
+        return []
+    ordered = sorted(counts.items(), key=lambda pair: (pair[0] is None, pair[1][0]))
+    return [
+        ParentCount(
+            parent,
+            units,
+            registered,
+            done if items else 0,
+            answering - done if items else 0,
+            units - answering if items else 0,
+        )
+        for parent, (_, units, registered, done, answering) in ordered
+    ]
 
 
 async def _totals(session: AsyncSession, env: Env, types: dict[str, tuple[int, int]]) -> Totals:

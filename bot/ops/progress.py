@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple, TypedDict
 
+from bot.campaign.units import by_parent
 from bot.delivery import outbox
 from bot.ops.env import Env
 from bot.stats import table
@@ -53,6 +54,19 @@ class Standing(NamedTuple):
 
 
 @dataclass(frozen=True)
+class ParentCount:
+    """A parent's (commune's or ward's; None: no parent's) units: how many Loa reaches, and how
+    many have sent all their figures, some, none."""
+
+    parent: str | None
+    units: int
+    registered: int
+    complete: int
+    partial: int
+    silent: int
+
+
+@dataclass(frozen=True)
 class Progress:
     units: Sequence[Unit]  # by code
     chats: Mapping[int | None, Sequence[Chat]]  # unit id -> its registered chats
@@ -93,6 +107,48 @@ class Progress:
             if status in DELIVERY_STATES:
                 totals[DELIVERY_STATES[DeliveryStatus(status)]] += count
         return totals
+
+    def by_parent(self) -> list[ParentCount]:
+        """Each parent's counts, parents as the office listed their units, the units without one
+        last; none when no unit names a parent."""
+        groups = by_parent(sorted(self.units, key=lambda unit: unit.id), lambda u: u.parent)
+        if all(parent is None for parent, _ in groups):
+            return []
+        result = []
+        for parent, units in groups:
+            states = Counter(
+                self.figures[unit.id].completion for unit in units if unit.id in self.figures
+            )
+            registered = sum(unit.id in self.active for unit in units)
+            result.append(
+                ParentCount(
+                    parent,
+                    len(units),
+                    registered,
+                    states[Completion.COMPLETE],
+                    states[Completion.PARTIAL],
+                    states[Completion.SILENT],
+                )
+            )
+        return result
+
+    def parents_named(self, text: str) -> list[str]:
+        """The parents `text` names: the one it spells (ignoring case and spaces), else every
+        one containing it ("An Bình" names "xã An Bình")."""
+        wanted = " ".join(text.split()).casefold()
+        names = {" ".join(unit.parent.split()): None for unit in self.units if unit.parent}
+        exact = [name for name in names if name.casefold() == wanted]
+        return exact or [name for name in names if wanted and wanted in name.casefold()]
+
+    def within(self, parents: Collection[str]) -> Progress:
+        """This progress for the units of `parents` only (the campaign's deliveries still all)."""
+        units = [u for u in self.units if u.parent and " ".join(u.parent.split()) in parents]
+        ids = {unit.id for unit in units}
+        return replace(
+            self,
+            units=units,
+            figures={key: value for key, value in self.figures.items() if key in ids},
+        )
 
     def totals(self) -> Totals:
         """The overview in numbers (the web's `/api/progress`)."""

@@ -8,9 +8,21 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bot.campaign.model import Campaign, Form
+from bot.campaign.units import by_parent
 from bot.stats import table
 from bot.stats.grammar import Value
 from bot.stats.table import UnitSheet
+
+
+@dataclass(frozen=True)
+class Group:
+    """The units of one parent (a commune or ward; None: the units that name none) and their
+    subtotals, summed as the province's totals are."""
+
+    parent: str | None
+    sheets: list[UnitSheet]
+    totals: dict[str, Value]
+    counts: dict[table.Completion, int]
 
 
 @dataclass(frozen=True)
@@ -33,3 +45,15 @@ class Export:
     @cached_property
     def counts(self) -> dict[table.Completion, int]:
         return table.counts(self.form, self.sheets)
+
+    @cached_property
+    def groups(self) -> list[Group]:
+        """The units by parent, parents as they first come and the units without one last;
+        none when no unit names a parent (the province's totals say it all)."""
+        found = by_parent(self.sheets, lambda sheet: sheet.parent)
+        if all(parent is None for parent, _ in found):
+            return []
+        return [
+            Group(parent, sheets, table.totals(self.form, sheets), table.counts(self.form, sheets))
+            for parent, sheets in found
+        ]

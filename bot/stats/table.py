@@ -29,6 +29,7 @@ class UnitSheet:
     name: str
     type: str
     answers: Answers = field(default_factory=dict)
+    parent: str | None = None  # the commune or ward it belongs to
 
 
 def answerable(form: Form) -> list[FormRow]:
@@ -93,7 +94,18 @@ def columns(row: FormRow, value: Value | None) -> Cells:
 
 
 def counts(form: Form, sheets: Sequence[UnitSheet]) -> dict[Completion, int]:
+    """How many of `sheets` are complete, partial, silent (as `completion` says, the form's
+    rows read once)."""
+    codes = [row.code for row in answerable(form)]
     result = dict.fromkeys(Completion, 0)
     for sheet in sheets:
-        result[completion(form, sheet.answers)] += 1
+        known = sum(code in sheet.answers for code in codes)
+        state = (
+            Completion.SILENT
+            if not known
+            else Completion.COMPLETE
+            if known == len(codes)
+            else Completion.PARTIAL
+        )
+        result[state] += 1
     return result

@@ -212,12 +212,15 @@ async def test_reminders_go_only_to_units_missing_figures_and_name_what_is_missi
 
     progress = await world.coordinator.asks(world.coordinator.id, "/tiendo")
     assert "📝 Số liệu (37 mục mỗi đơn vị): 1 đủ, 1 đang nhập, 4 chưa gửi." in progress
+    assert "• TT Chi Nê: 2/2 · 📝 1/1/0\n• xã An Bình: 1/2 · 📝 0/0/2" in progress
+    chi_ne = await world.coordinator.asks(world.coordinator.id, "/tiendo TT Chi Nê")
     assert (
         "Trường Tiểu học Chi Nê (th-chi-ne): nhóm “Nhóm th-chi-ne” (Telegram) · 📝 đủ số liệu"
-        in progress
+        in chi_ne
     )
-    assert "(thcs-chi-ne): nhóm “Nhóm thcs-chi-ne” (Telegram) · 📝 1/37 mục" in progress
-    assert "Trường THCS Khoan Dụ (thcs-khoan-du): chưa đăng ký · 📝 chưa gửi số liệu" in progress
+    assert "(thcs-chi-ne): nhóm “Nhóm thcs-chi-ne” (Telegram) · 📝 1/37 mục" in chi_ne
+    khoan_du = await world.coordinator.asks(world.coordinator.id, "/tiendo Khoan Dụ")
+    assert "Trường THCS Khoan Dụ (thcs-khoan-du): chưa đăng ký · 📝 chưa gửi số liệu" in khoan_du
 
 
 async def test_two_units_answer_and_the_coordinator_gets_the_table_in_chat(world):
@@ -247,7 +250,7 @@ async def test_two_units_answer_and_the_coordinator_gets_the_table_in_chat(world
 
     book = load_workbook(io.BytesIO(table["sandbox"]["file_bytes"]))
     assert book.sheetnames == [
-        "Tổng hợp", "th-chi-ne", "thcs-chi-ne", "mn-an-binh", "thcs-khoan-du", "tthtcd-an-binh",
+        "Tổng hợp", "TT Chi Nê", "xã An Bình", "xã Khoan Dụ", "xã Đồng Tâm", "th-chi-ne", "thcs-chi-ne", "mn-an-binh", "thcs-khoan-du", "tthtcd-an-binh",
         "tthtcd-dong-tam",
     ]  # fmt: skip
     totals, school_sheet = book["Tổng hợp"], book["th-chi-ne"]

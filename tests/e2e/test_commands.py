@@ -155,12 +155,37 @@ async def test_tiendo_shows_who_registered(world):
     group = await world.group("Nhóm THCS Chi Nê", principal)
     await world.register(group, "thcs-chi-ne", principal)
 
+    reply = await world.coordinator.asks(world.coordinator.id, "/tiendo TT Chi Nê")
+
+    assert reply.startswith("📍 TT Chi Nê\n📊 Tiến độ đăng ký: 1/2 đơn vị đang nhận tin của Loa.")
+    assert "Các trường học trực thuộc Phòng Giáo dục và Đào tạo: 1/2" in reply
+    assert "✅ Trường THCS Chi Nê (thcs-chi-ne): nhóm “Nhóm THCS Chi Nê” (Telegram)" in reply
+    assert "⬜ Trường Tiểu học Chi Nê (th-chi-ne): chưa đăng ký" in reply
+    assert "Đồng Tâm" not in reply  # another commune's
+
+
+async def test_tiendo_counts_each_commune_on_a_line(world):
+    principal = world.person("Thầy Hùng")
+    group = await world.group("Nhóm THCS Chi Nê", principal)
+    await world.register(group, "thcs-chi-ne", principal)
+    await principal.asks(group, "/sua 1 3")
+
     reply = await world.coordinator.asks(world.coordinator.id, "/tiendo")
 
-    assert reply.startswith("📊 Tiến độ đăng ký: 1/6 đơn vị đang nhận tin của Loa.")
-    assert "Các trường học trực thuộc Phòng Giáo dục và Đào tạo: 1/4" in reply
-    assert "✅ Trường THCS Chi Nê (thcs-chi-ne): nhóm “Nhóm THCS Chi Nê” (Telegram)" in reply
-    assert "⬜ Trung tâm học tập cộng đồng xã Đồng Tâm (tthtcd-dong-tam): chưa đăng ký" in reply
+    lines = reply.splitlines()
+    assert lines[0] == "📊 Tiến độ đăng ký: 1/6 đơn vị đang nhận tin của Loa."
+    start = lines.index("Theo xã, phường: đơn vị nhận tin/số đơn vị · 📝 đủ/đang nhập/chưa gửi")
+    assert lines[start + 1 : start + 3] == [
+        "• TT Chi Nê: 1/2 · 📝 0/1/1",
+        "• xã An Bình: 0/2 · 📝 0/0/2",
+    ]
+    assert "(thcs-chi-ne)" not in reply  # no unit one by one: a province has 1,600
+    assert "Từng đơn vị của một xã, phường: /tiendo TÊN (ví dụ /tiendo TT Chi Nê)." in reply
+
+    partly = await world.coordinator.asks(world.coordinator.id, "/tiendo an bình")
+    assert partly.startswith("📍 xã An Bình\n📊 Tiến độ đăng ký: 0/2 đơn vị")
+    unknown = await world.coordinator.asks(world.coordinator.id, "/tiendo Hà Nội")
+    assert "Không có xã, phường nào tên “Hà Nội”." in unknown
 
 
 async def test_slogan_of_the_day_in_a_campaign_with_slogans(sandbox, database):

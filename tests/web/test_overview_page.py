@@ -3,7 +3,10 @@
 import pytest
 from sqlalchemy import update
 
+from bot.campaign.units import Unit as CsvUnit
 from bot.ops import announcements, figures
+from bot.ops import units as unit_ops
+from bot.ops.overview import overview
 from bot.ops.progress import progress
 from bot.stats.table import answerable
 from bot.store.models import Delivery
@@ -126,3 +129,38 @@ async def test_the_overview_of_5000_units_counts_them_all(coordinator, env):
     assert shown.status_code == 200
     assert "<b>3500/5000</b>đơn vị đã đăng ký" in shown.text
     assert (await coordinator.get("/api/progress")).json()["units"] == 5000
+
+
+async def test_the_overview_counts_each_commune_as_progress_does(coordinator, env):
+    rows = [
+        CsvUnit("th-a", "Trường A", "truong-hoc", "xã An Bình"),
+        CsvUnit("th-b", "Trường B", "truong-hoc", "phường Chi Nê"),
+        CsvUnit("tt-c", "Trung tâm C", "tthtcd", "xã An Bình "),
+        CsvUnit("th-d", "Trường D", "truong-hoc"),
+    ]
+    await unit_ops.import_units(env.db, rows, source="units.csv", actor="test")
+    a = await bound(env, "th-a", "-1001")
+    await bound(env, "tt-c", "-1003")
+    items = [row.code for row in answerable(env.campaign.form)]
+    await figures.record(env, a, [(code, "không") for code in items], "telegram:1")
+    c = await bound(env, "th-b", "-1002")
+    await figures.record(env, c, [("1.1", "160")], "telegram:2")
+
+    shown = (await overview(env)).by_parent
+    assert shown == (await progress(env)).by_parent()
+    assert [(p.parent, p.units, p.registered, p.complete, p.partial, p.silent) for p in shown] == [
+        ("xã An Bình", 2, 2, 1, 0, 1),
+        ("phường Chi Nê", 1, 1, 0, 1, 0),
+        (None, 1, 0, 0, 0, 1),
+    ]
+    html = (await coordinator.get("/")).text
+    assert "<h2>Theo xã, phường</h2>" in html
+    assert '<a href="/units?parent=x%C3%A3%20An%20B%C3%ACnh">xã An Bình</a>' in html
+    assert '<td class="num">2/2</td>' in html
+    assert "Không thuộc xã/phường nào" in html
+
+
+async def test_the_overview_has_no_commune_table_when_no_unit_names_one(coordinator, env):
+    await with_units(env, ("th-a", "truong-hoc"))
+    assert (await overview(env)).by_parent == []
+    assert "Theo xã, phường" not in (await coordinator.get("/")).text
