@@ -109,7 +109,8 @@ async def test_a_reminder_to_a_unit_with_missing_figures_brings_a_new_link(serve
     before = len(served.zalo.sent(director.id))
     loa = served.world.loa
     loa.clock.at = dt.datetime(2023, 10, 10, 7, 5, tzinfo=VN)  # "còn 1 ngày" is due
-    await loa.dispatcher.send_due()
+    await loa.dispatcher.send_due()  # or the running sender, woken, sends it first
+    await served.zalo.wait_sent(director.id, before + 1)
     [reminder] = [m["text"] for m in served.zalo.sent(director.id)[before:]]
     assert "📝 Đơn vị còn thiếu 37 mục số liệu" in reminder
     link = FORM_LINK.search(reminder)
