@@ -187,7 +187,7 @@ class Filter:
         for unit in found:
             if self.type is not None and unit.type != self.type:
                 continue
-            if self.parent is not None and (unit.parent or "") != self.parent:
+            if self.parent is not None and (unit.parent or "").strip() != self.parent.strip():
                 continue
             if self.registered is not None and unit.registered != self.registered:
                 continue
