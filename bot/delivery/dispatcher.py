@@ -120,6 +120,7 @@ class Dispatcher:
         self._in_hand: set[int] = set()  # rows a running batch claimed: not stuck
         self._around = RoundTrip()  # a message's claim check and record, around its send
         self._window = 1  # the last window used, logged when it changes
+        self.window_cap = WINDOW_CAP  # messages in flight at most, whatever the round trip
 
     @property
     def window(self) -> int:
@@ -127,7 +128,10 @@ class Dispatcher:
         taking its round trip and the database work around it."""
         around = self._around.seconds
         window = max(
-            (send_window(c.rate, c.round_trip.seconds + around) for c in self.channels.values()),
+            (
+                send_window(c.rate, c.round_trip.seconds + around, self.window_cap)
+                for c in self.channels.values()
+            ),
             default=1,
         )
         if window != self._window:
