@@ -43,7 +43,6 @@ from bot.campaign.timeline import (
 )
 from bot.campaign.timeline import Delivery as TimelineDelivery
 from bot.channels.base import Channel, clean_text, retry_in
-from bot.channels.pacing import RoundTrip
 from bot.delivery.clock import Clock
 from bot.delivery.outbox import as_core, claim_due, held_by, release_stuck, sendable_by
 from bot.errors import ChatAddressChanged, Fault, SendError
@@ -118,28 +117,22 @@ class Dispatcher:
         ] = {}  # sent, unrecorded
         self._doubts: dict[int, list[dt.datetime]] = {}  # chat id -> its doubtful failures
         self._in_hand: set[int] = set()  # rows a running batch claimed: not stuck
-        self._around = RoundTrip()  # a message's claim check and record, around its send
         self._window = 1  # the last window used, logged when it changes
         self.window_cap = WINDOW_CAP  # messages in flight at most, whatever the round trip
 
     @property
     def window(self) -> int:
-        """Messages to have in flight now: as many as the most demanding channel needs, each
-        taking its round trip and the database work around it."""
-        around = self._around.seconds
+        """Messages to have in flight now: as many as the most demanding channel needs."""
         window = max(
             (
-                send_window(c.rate, c.round_trip.seconds + around, self.window_cap)
+                send_window(c.rate, c.round_trip.seconds, self.window_cap)
                 for c in self.channels.values()
             ),
             default=1,
         )
         if window != self._window:
             trips = ", ".join(f"{c.round_trip.seconds * 1000:.0f}" for c in self.channels.values())
-            log.info(
-                "send window %d (was %d): round trip %s ms, %.0f ms around it",
-                window, self._window, trips, around * 1000,
-            )  # fmt: skip
+            log.info("send window %d (was %d): round trip %s ms", window, self._window, trips)
             self._window = window
         return window
 
@@ -270,7 +263,6 @@ class Dispatcher:
         return end if end > now else end + dt.timedelta(days=1)
 
     async def _deliver(self, row: Delivery) -> Result:
-        began, sending = time.monotonic(), 0.0
         async with self.db.session() as session:
             chat = await session.get(Chat, row.chat_id)
             unit = await session.get(Unit, row.unit_id) if row.unit_id is not None else None
@@ -298,9 +290,7 @@ class Dispatcher:
                 if not claimed or self.db.lost.is_set():
                     log.warning("delivery %s: no longer claimed by this process; not sent", row.id)
                     return Result(DeliveryStatus.SENDING, "claim lost")
-                sending = time.monotonic()
                 attempt = await self._unless_lost(self._attempt(row, chat, text))
-                sending = time.monotonic() - sending  # the slot, the round trip
                 if attempt is None:
                     log.warning("delivery %s: instance lock lost mid-send; not recorded", row.id)
                     return Result(DeliveryStatus.SENDING, "instance lock lost")
@@ -308,7 +298,6 @@ class Dispatcher:
         prompt = [r.code for r in asked] if row.kind == Kind.DATA_PROMPT else []
         if result.status is DeliveryStatus.SENT:
             await self._record_sent(row, result, text, prompt)
-            self._around.add(time.monotonic() - began - sending)
         else:
             await self._record(row, result, text, prompt)
         if result.unreachable:

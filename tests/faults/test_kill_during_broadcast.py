@@ -32,8 +32,8 @@ TOKEN = "424242:kill-test-token"
 GROUPS = 300
 RUNS = 5  # broadcasts, one after the other, each killed 2 or 3 times while it goes out
 SEED = int(os.environ.get("LOA_FAULTS_SEED", "20231002"))
-# seconds the sandbox takes per request: a broadcast takes about 1-2 s at 2 ms (a window of
-# about 10 at the test's 1,920/s), 3 s at 250 ms (the window's cap, 32)
+# seconds the sandbox takes per request; at the test's 1,920/s the window reaches its cap, 32, at
+# both (at 2 ms, the round trip of a loaded machine is 15 ms and more)
 LATENCIES = [0.002, 0.25]
 
 
