@@ -250,6 +250,8 @@ async def bench(args: argparse.Namespace) -> int:
     print(f"sandbox: {len(groups)} groups in {made:.2f} s, {latency}; {setup}")
     print(loa.line())
     print(stock.line())
+    if stock.rate:
+        print(f"loa/ptb-stock {loa.rate / stock.rate:.2f} (Loa's rate over the stock limiter's)")
     missed = loa.misses() + ([] if loa.delivered == len(groups) else ["not all delivered"])
     verdict = "goals met" if not missed else "goals MISSED: " + ", ".join(missed)
     print(f"{verdict} (whole run {time.perf_counter() - began:.0f} s)")

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.address import Address
+from bot.channels.pacing import RoundTrip
 from bot.errors import Fault, SendError
 
 # The send errors are shared by every layer that sends: they live in bot.errors and are named
@@ -194,6 +195,8 @@ class Channel(Protocol):
 
     platform: str
     sends_files: bool  # whether `send_document` can work at all
+    rate: float  # messages a second the channel starts at most, all chats together
+    round_trip: RoundTrip  # how long a message takes once it leaves
 
     @property
     def mode(self) -> str:

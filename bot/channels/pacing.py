@@ -1,10 +1,13 @@
 """Sending at a steady rate, for the channels' rate limiters: a `Pacer` per limit, `Pacers` for
-one a chat (idle ones forgotten), and the one `Gate` of a channel that a 429 closes."""
+one a chat (idle ones forgotten), the one `Gate` of a channel that a 429 closes, and the
+`RoundTrip` its sends take once they leave (which sizes the dispatcher's window)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+import contextlib
+import time
+from collections.abc import Hashable, Iterator
 
 
 class Pacer:
@@ -76,3 +79,28 @@ class Gate:
         loop = asyncio.get_running_loop()
         while (wait := self.until - loop.time()) > 0:
             await asyncio.sleep(wait)
+
+
+class RoundTrip:
+    """How long a message takes to the platform and back once it leaves (after the pacers and
+    the gate): a moving average, each new send weighing `weight`; 0 until one is measured.
+
+    Only the request itself is timed: time spent queueing for a slot would grow the
+    dispatcher's window, which would queue more, and so on up to its cap."""
+
+    def __init__(self, weight: float = 0.2) -> None:
+        self.weight = weight
+        self.seconds = 0.0
+
+    def add(self, seconds: float) -> None:
+        first = self.seconds == 0.0
+        self.seconds = seconds if first else self.seconds + self.weight * (seconds - self.seconds)
+
+    @contextlib.contextmanager
+    def timed(self) -> Iterator[None]:
+        """Time the block (one request), whether it succeeds or raises."""
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.add(time.monotonic() - began)

@@ -61,7 +61,7 @@ from bot.channels.base import (
 
 # Defined with the other defaults; named here too, where the adapters' users find them.
 from bot.channels.defaults import TELEGRAM_API, TELEGRAM_LIMITS, TelegramLimits
-from bot.channels.pacing import Gate, Pacer, Pacers
+from bot.channels.pacing import Gate, Pacer, Pacers, RoundTrip
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
     Malformed,
@@ -98,6 +98,7 @@ INBOX = 1000  # updates a webhook may queue before it answers 503 (Telegram then
 GROUP_BURST = 3
 OVERALL_SHARE = 0.96  # of Telegram's overall rate: a margin for jitter between here and there
 TOLERANCE = 0.002  # seconds a paced slot may be late and still count as on time
+UNTIMED = ("getUpdates", "sendDocument")  # no measure of the round trip: a long poll, an upload
 _GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
@@ -120,9 +121,11 @@ class ChatRateLimiter(AIORateLimiter):
             group_max_rate=burst,
             group_time_period=60 * burst / steady,
         )
-        self._overall = Pacer(limits.overall_per_second * OVERALL_SHARE, TOLERANCE)
+        self.rate = limits.overall_per_second * OVERALL_SHARE  # messages a second, at most
+        self._overall = Pacer(self.rate, TOLERANCE)
         self._private = Pacers(limits.private_per_second)
         self.gate = Gate()  # the 429 gate: closed by any 429, for every request
+        self.round_trip = RoundTrip()  # known from the first request on, before any broadcast
 
     async def process_request(
         self,
@@ -139,7 +142,10 @@ class ChatRateLimiter(AIORateLimiter):
             if chat_id is not None:  # what Telegram counts: messages to chats
                 await self._overall.wait(not_before=self.gate.until)
             await self.gate.wait()  # checked last, right before the request leaves
-            return await callback(*call_args, **call_kwargs)
+            if endpoint in UNTIMED:
+                return await callback(*call_args, **call_kwargs)
+            with self.round_trip.timed():
+                return await callback(*call_args, **call_kwargs)
 
         if isinstance(chat_id, int) and chat_id > 0 and endpoint.startswith("send"):
             await self._private.wait(chat_id)
@@ -177,12 +183,14 @@ class TelegramChannel:
             if webhook
             else None
         )
+        limiter = ChatRateLimiter(limits)
+        self.rate, self.round_trip = limiter.rate, limiter.round_trip  # the dispatcher's window
         self.app = (
             Application.builder()
             .token(token)
             .base_url(f"{api_base_url}/bot")
             .base_file_url(f"{api_base_url}/file/bot")
-            .rate_limiter(ChatRateLimiter(limits))
+            .rate_limiter(limiter)
             .concurrent_updates(CONCURRENT_UPDATES)  # the core keeps each chat in order
             .job_queue(None)
             .build()

@@ -50,7 +50,7 @@ from bot.channels.base import (
 
 # Defined with the other defaults; named here too, where the adapters' users find them.
 from bot.channels.defaults import ZALO_API, ZALO_LIMITS, ZaloLimits
-from bot.channels.pacing import Gate, Pacer, Pacers
+from bot.channels.pacing import Gate, Pacer, Pacers, RoundTrip
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
     Malformed,
@@ -120,7 +120,9 @@ class ZaloChannel:
         self.bot_id = ""
         self.bot_name = ""
         self._limits = limits
-        self._overall = Pacer(limits.overall_per_second)
+        self.rate = limits.overall_per_second  # messages a second, at most
+        self.round_trip = RoundTrip()  # of sendMessage: sizes the dispatcher's window
+        self._overall = Pacer(self.rate)
         self._per_chat = Pacers(limits.chat_per_second)
         self.gate = Gate()  # closed by a 429, for every send
         self._throttled = 0  # 429s in a row: each silence Zalo does not measure is longer
@@ -205,7 +207,8 @@ class ZaloChannel:
         await self._overall.wait(not_before=self.gate.until)
         await self.gate.wait()  # a 429 may have come while this one queued
         try:
-            result = await self.api.send_message(chat_id, text)
+            with self.round_trip.timed():
+                result = await self.api.send_message(chat_id, text)
         except ZaloApiError as exc:
             error = send_error(exc)
             if isinstance(error, RetryLater):  # which limit was hit is not said: everyone waits

@@ -1,7 +1,9 @@
 """Send what is due: claim rows, render each for its unit, send through the chat's channel.
 
-One message is in flight at a time, rows taking turns across chats and each chat's in planned
-order (the eleven parts of a form arrive as 1, 2, … 11). Every attempt is recorded. What asks a
+A window of messages is in flight at a time (`send_window`: as many as the channels' rate needs
+at their measured round trip, one or two at 20 ms), rows taking turns across chats and each
+chat's in planned order (the eleven parts of a form arrive as 1, 2, … 11), never two at once to
+one chat. Every attempt is recorded. What asks a
 unit for figures (a part of the form, a report reminder) goes only while some are missing, and
 a sent part of the form is remembered as a prompt, so replies to it answer its rows. A chat that
 is gone (403, not found) fails its rows and is reported through `on_unreachable`; a 429 or a
@@ -21,6 +23,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
@@ -60,6 +63,7 @@ RECORD_TRIES = 4  # a sent message's record, tried at once and after 0.25, 0.5 a
 CLAIM_GRACE = 3.0  # seconds an earlier process has to record what it sent before its claims go back
 DOUBTS_TO_GIVE_UP = 3  # doubtful failures (Zalo's 403) before a chat is given up...
 DOUBT_SPAN = dt.timedelta(hours=1)  # ...spread over at least this long
+WINDOW_CAP = 32  # messages in flight at most: 30/s at a round trip of a second
 
 Unreachable = Callable[[Chat, Unit | None], Awaitable[None]]
 Moved = Callable[[str, str, str], Awaitable[None]]  # platform, old chat id, new chat id
@@ -75,6 +79,20 @@ class Result:
     message_id: str | None = None
     retry_in: float | None = None  # seconds of real time, when back to pending
     unreachable: bool = False
+
+
+def send_window(rate: float, round_trip: float, cap: int = WINDOW_CAP) -> int:
+    """How many messages to have in flight to start one every 1/`rate` seconds when each takes
+    `round_trip` seconds to the platform and back.
+
+    A message started now comes back `round_trip` later, and meanwhile rate × round_trip more
+    must start (Little's law), so ceil(rate × round_trip) are under way at the rate. One more
+    leaves a whole slot (1/rate, 35 ms at 30/s) for the rounding, the jitter and the claim and
+    the record around each send, so that none waits for room when its slot comes. Never more:
+    a kill repeats at most the messages in flight, so the window is as small as the rate lets
+    it be (1 before a round trip is known, 2 at 30/s and 20 ms, 9 at 250 ms), and at most `cap`.
+    """
+    return max(1, min(cap, math.ceil(rate * round_trip) + 1))
 
 
 class Dispatcher:
@@ -104,6 +122,24 @@ class Dispatcher:
         ] = {}  # sent, unrecorded
         self._doubts: dict[int, list[dt.datetime]] = {}  # chat id -> its doubtful failures
         self._in_hand: set[int] = set()  # rows a running batch claimed: not stuck
+        self._window = 1  # the last window used, logged when it changes
+        self.window_cap = WINDOW_CAP  # messages in flight at most, whatever the round trip
+
+    @property
+    def window(self) -> int:
+        """Messages to have in flight now: as many as the most demanding channel needs."""
+        window = max(
+            (
+                send_window(c.rate, c.round_trip.seconds, self.window_cap)
+                for c in self.channels.values()
+            ),
+            default=1,
+        )
+        if window != self._window:
+            trips = ", ".join(f"{c.round_trip.seconds * 1000:.0f}" for c in self.channels.values())
+            log.info("send window %d (was %d): round trip %s ms", window, self._window, trips)
+            self._window = window
+        return window
 
     def begin(self, epoch: int) -> None:
         """Send as `epoch` (`outbox.take_epoch`), which fences out every earlier process: what
@@ -119,10 +155,10 @@ class Dispatcher:
     async def send_due(self, ids: Collection[int] | None = None) -> Counter[str]:
         """Send every pending row that is due (only `ids` when given); count the outcomes.
 
-        One message is in flight at a time: a process killed mid-send can only have sent one
-        message it did not record, so a restart repeats at most one. Rows take turns across
-        chats (each chat's first, then each chat's second…), so a group's own limit holds up
-        its next message, not everyone's.
+        At most `window` messages are in flight: a process killed mid-send can only have sent
+        that many messages it did not record, so a restart repeats at most those. Rows take
+        turns across chats (each chat's first, then each chat's second…), so a group's own
+        limit holds up its next message, not everyone's.
         """
         await self._settle()
         await self.db.still_ours()  # a process that lost the instance lock claims nothing
@@ -149,26 +185,47 @@ class Dispatcher:
             await self._postpone(night, self._quiet_end())
             counts[DeliveryStatus.PENDING] += len(night)
         waiting: dict[int, dt.datetime] = {}  # chats told to wait, until when
-        for row in interleaved(rows):
-            if self.stopping:
-                await self._postpone([row], row.due_at)
-                counts[DeliveryStatus.PENDING] += 1
-                continue
-            if row.chat_id in waiting:  # keep the chat's order: its later rows wait too
-                await self._postpone([row], waiting[row.chat_id])
-                counts[DeliveryStatus.PENDING] += 1
-                continue
-            try:
-                result = await self._deliver(row)
-            except Exception as exc:  # the database or a bug: give the row back, not lose it
-                log.exception("delivery %s failed unexpectedly; it goes back", row.id)
-                pause = BUSY_PAUSE if is_transient(exc) else ERROR_PAUSE
-                result = Result(DeliveryStatus.PENDING, retry_in=pause)
-                await self._postpone([row], self.clock.later(pause))
-            counts[result.status] += 1
-            if result.retry_in is not None:
-                waiting[row.chat_id] = self.clock.later(result.retry_in)
+        flying: dict[int, asyncio.Task[Result]] = {}  # chat id -> its message in flight
+
+        async def land() -> None:
+            """Wait for one or more messages in flight to be sent and recorded."""
+            done, _ = await asyncio.wait(flying.values(), return_when=asyncio.FIRST_COMPLETED)
+            for chat_id, task in list(flying.items()):
+                if task in done:
+                    del flying[chat_id]
+                    result = task.result()
+                    counts[result.status] += 1
+                    if result.retry_in is not None:
+                        waiting[chat_id] = self.clock.later(result.retry_in)
+
+        try:
+            for row in interleaved(rows):
+                # room in the window, and the chat's previous message done (its order, its pace)
+                while row.chat_id in flying or len(flying) >= self.window:
+                    await land()
+                if self.stopping:
+                    await self._postpone([row], row.due_at)
+                    counts[DeliveryStatus.PENDING] += 1
+                elif row.chat_id in waiting:  # keep the chat's order: its later rows wait too
+                    await self._postpone([row], waiting[row.chat_id])
+                    counts[DeliveryStatus.PENDING] += 1
+                else:
+                    flying[row.chat_id] = asyncio.create_task(self._one(row))
+            while flying:
+                await land()
+        finally:  # whatever went wrong, what is in flight is recorded before the batch ends
+            await asyncio.gather(*flying.values(), return_exceptions=True)
         return counts
+
+    async def _one(self, row: Delivery) -> Result:
+        """Send one row and record it; an unexpected error gives it back (it is not lost)."""
+        try:
+            return await self._deliver(row)
+        except Exception as exc:  # the database or a bug: give the row back, not lose it
+            log.exception("delivery %s failed unexpectedly; it goes back", row.id)
+            pause = BUSY_PAUSE if is_transient(exc) else ERROR_PAUSE
+            await self._postpone([row], self.clock.later(pause))
+            return Result(DeliveryStatus.PENDING, retry_in=pause)
 
     def _worth_sending(
         self, rows: list[Delivery]
@@ -239,7 +296,11 @@ class Dispatcher:
                 if not claimed or self.db.lost.is_set():
                     log.warning("delivery %s: no longer claimed by this process; not sent", row.id)
                     return Result(DeliveryStatus.SENDING, "claim lost")
-                result = await self._attempt(row, chat, text)
+                attempt = await self._unless_lost(self._attempt(row, chat, text))
+                if attempt is None:
+                    log.warning("delivery %s: instance lock lost mid-send; not recorded", row.id)
+                    return Result(DeliveryStatus.SENDING, "instance lock lost")
+                result = attempt
         prompt = [r.code for r in asked] if row.kind == Kind.DATA_PROMPT else []
         if result.status is DeliveryStatus.SENT:
             await self._record_sent(row, result, text, prompt)
@@ -248,6 +309,21 @@ class Dispatcher:
         if result.unreachable:
             await self.on_unreachable(chat, unit)
         return result
+
+    async def _unless_lost(self, work: Awaitable[Result]) -> Result | None:
+        """`work`'s result, or None when the instance lock is lost first: then `work` is
+        cancelled, so that a message still waiting for its slot never leaves (one already on
+        its way stays claimed, unrecorded, like one a kill interrupted)."""
+        task = asyncio.ensure_future(work)
+        lost = asyncio.ensure_future(self.db.lost.wait())
+        try:
+            await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        return None if task.cancelled() else task.result()
 
     async def _record_sent(
         self, row: Delivery, result: Result, text: str | None, prompt: list[str]
