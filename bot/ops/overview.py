@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import Subquery, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign.calendar import Event, upcoming
@@ -124,16 +124,7 @@ async def _by_parent(session: AsyncSession, env: Env) -> list[ParentCount]:
     )
     form = env.campaign.form
     items = [row.code for row in table.answerable(form)] if form else []
-    given = (
-        select(Answer.unit_id, func.count(distinct(Answer.item)).label("given"))
-        .where(
-            Answer.campaign == env.campaign_key,
-            Answer.replaced_at.is_(None),
-            Answer.item.in_(items),
-        )
-        .group_by(Answer.unit_id)
-        .subquery()
-    )
+    given = _answered(env, items)
     complete = case((given.c.given >= len(items), 1), else_=0) if items else 0
     rows = await session.execute(
         select(
@@ -177,16 +168,7 @@ async def _totals(session: AsyncSession, env: Env, types: dict[str, tuple[int, i
     form = env.campaign.form
     if form is not None:
         items = [row.code for row in table.answerable(form)]
-        given = (
-            select(func.count(distinct(Answer.item)).label("given"))
-            .where(
-                Answer.campaign == env.campaign_key,
-                Answer.replaced_at.is_(None),
-                Answer.item.in_(items),
-            )
-            .group_by(Answer.unit_id)
-            .subquery()
-        )
+        given = _answered(env, items)
         row = (
             await session.execute(
                 select(
@@ -215,3 +197,17 @@ async def _totals(session: AsyncSession, env: Env, types: dict[str, tuple[int, i
         "silent": silent,
         "deliveries": went,
     }
+
+
+def _answered(env: Env, items: list[str]) -> Subquery:
+    """Each unit that answered some of `items`: (unit_id, given: how many of them)."""
+    return (
+        select(Answer.unit_id, func.count(distinct(Answer.item)).label("given"))
+        .where(
+            Answer.campaign == env.campaign_key,
+            Answer.replaced_at.is_(None),
+            Answer.item.in_(items),
+        )
+        .group_by(Answer.unit_id)
+        .subquery()
+    )
