@@ -26,6 +26,7 @@ from sqlalchemy.exc import (
 from bot import cli_text, logs
 from bot.address import Address
 from bot.campaign.loader import load_campaign, load_units
+from bot.campaign.model import Campaign
 from bot.campaign.timeline import timeline
 from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
 from bot.config import Settings
@@ -271,16 +272,11 @@ def _units_list(args: argparse.Namespace) -> int:
 def _units_reset_link(args: argparse.Namespace) -> int:
     """End the unit's form links (one was passed around); its chat gets a new one (/nhaplieu)."""
     from bot.ops import unitlinks
-    from bot.service import campaign_key
 
     try:
-        settings = Settings.from_env()
-        if settings.campaign is None:
-            raise Invalid([Problem(("LOA_CAMPAIGN",), "setting_missing")])
-        campaign = load_campaign(settings.campaign)
+        campaign, key = _served_campaign(Settings.from_env())
     except Invalid as exc:
         return _invalid(exc)
-    key = campaign_key(settings.campaign)
 
     async def reset(db: Database) -> str:
         unit = await unitlinks.reset(Env(db, campaign, key), args.code, "cli")
@@ -389,17 +385,13 @@ def _demo(args: argparse.Namespace) -> int:
 def _web_link(args: argparse.Namespace) -> int:
     """Print a one-time sign-in link, as the last line; exit 2 for someone not in LOA_ADMINS."""
     from bot.ops import signin
-    from bot.service import campaign_key
 
     try:
         settings = Settings.from_env()
         holder = _coordinator(args.holder, settings.admins)
-        if settings.campaign is None:
-            raise Invalid([Problem(("LOA_CAMPAIGN",), "setting_missing")])
-        campaign = load_campaign(settings.campaign)
+        campaign, key = _served_campaign(settings)
     except Invalid as exc:
         return _invalid(exc)
-    key = campaign_key(settings.campaign)
 
     async def issue(db: Database) -> str:
         env = Env(db, campaign, key)
@@ -472,3 +464,12 @@ def _invalid(exc: Invalid) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _served_campaign(settings: Settings) -> tuple[Campaign, str]:
+    """`LOA_CAMPAIGN`'s campaign and its key, as `loa run` serves it; Invalid without one."""
+    from bot.service import campaign_key
+
+    if settings.campaign is None:
+        raise Invalid([Problem(("LOA_CAMPAIGN",), "setting_missing")])
+    return load_campaign(settings.campaign), campaign_key(settings.campaign)
