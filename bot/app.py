@@ -38,6 +38,7 @@ from bot.ops.env import Env
 from bot.ops.registration import OverBudget, Registrar
 from bot.store import chats as chats_store
 from bot.store.db import Database, is_transient
+from bot.store.defaults import PhotoSettings
 from bot.store.handled import HandledUpdates, UpdateKey
 from bot.store.models import Chat, Unit
 
@@ -82,10 +83,12 @@ class Loa:
         clock: Clock | None = None,
         notice_every: float = NOTICE_EVERY,
         public_url: str | None = None,
+        photos: PhotoSettings | None = None,
     ) -> None:
         """`coordinators`: whom `LOA_ADMINS` names (`telegram:123` or an `Address`);
         `notice_every`: seconds between two notice messages to a coordinator (`Notices`);
-        `public_url`: where the web console is reached (`LOA_PUBLIC_URL`), None when it is off."""
+        `public_url`: where the web console is reached (`LOA_PUBLIC_URL`), None when it is off;
+        `photos`: where units' photos are kept, how many and how large (`LOA_PHOTOS_*`)."""
         self.campaign = campaign
         self.campaign_key = campaign_key  # names the campaign in outbox keys
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -107,7 +110,9 @@ class Loa:
             form_link=self.form_link,
         )
         self.sender = Sender(self.dispatcher, db, self.clock, campaign.tz)
-        self._env = Env(db, campaign, campaign_key, self.clock, self.wake)
+        self._env = Env(
+            db, campaign, campaign_key, self.clock, self.wake, photos or PhotoSettings()
+        )
         self._registrar = Registrar(self._over_budget)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._chat_locks = KeyedLocks()

@@ -334,7 +334,7 @@ def _export(args: argparse.Namespace) -> int:
     async def write(db: Database) -> str:
         began = time.perf_counter()
         print(render("export_started", output=output), file=sys.stderr)
-        export = await gather(Env(db, campaign, key))
+        export = await gather(Env(db, campaign, key, photos=Settings.from_env().photos))
         try:
             # Loa's own default name is replaced: running an export again should refresh it.
             replace = args.force or args.output is None

@@ -28,7 +28,7 @@ from bot.channels.defaults import (
     ZaloLimits,
 )
 from bot.errors import Invalid, Problem
-from bot.store.defaults import DEFAULT_DATABASE_URL
+from bot.store.defaults import DEFAULT_DATABASE_URL, PHOTO_MAX_BYTES, PHOTOS_PER_UNIT, PhotoSettings
 
 # The platforms' defaults are defined with the channels (bot/channels/defaults.py), the
 # database's with the store; their names are importable from here too, where the settings'
@@ -75,6 +75,8 @@ class Settings:
     # where links in chats point (the console as people reach it), without a trailing slash
     public_url: str = f"http://{DEFAULT_WEB_HOST}:{DEFAULT_WEB_PORT}"
     api_token: str | None = field(default=None, repr=False)  # /api/ by `Bearer`, not a session
+    # units' photos: where, how many, how large
+    photos: PhotoSettings = field(default_factory=PhotoSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str = ".env") -> Settings:
@@ -125,6 +127,7 @@ class Settings:
             web_port=web_port,
             public_url=_public_url(get("LOA_PUBLIC_URL"), web_host, web_port),
             api_token=_api_token(get("LOA_API_TOKEN")),
+            photos=_photos(get),
         )
 
     def secrets(self) -> list[str]:
@@ -197,6 +200,27 @@ def _log_level(text: str | None) -> str:
     if level not in _LEVELS:
         raise Invalid([Problem(("LOA_LOG_LEVEL",), "log_level", {"value": text, "known": _LEVELS})])
     return level
+
+
+def _photos(get: Get) -> PhotoSettings:
+    folder = get("LOA_PHOTOS_DIR")
+    return PhotoSettings(
+        Path(folder) if folder else None,
+        _count("LOA_PHOTOS_PER_UNIT", get, PHOTOS_PER_UNIT, 1, 1_000),
+        _count("LOA_PHOTO_MAX_BYTES", get, PHOTO_MAX_BYTES, 1024, 100 * 1024 * 1024),
+    )
+
+
+def _count(name: str, get: Get, default: int, low: int, high: int) -> int:
+    """A whole number setting between `low` and `high`."""
+    text = get(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise Invalid(
+            [Problem((name,), "count_invalid", {"value": text, "low": low, "high": high})]
+        )
+    return int(text)
 
 
 def _rate(name: str, get: Get, default: float) -> float:

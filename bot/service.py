@@ -123,6 +123,7 @@ def build(settings: Settings) -> Loa:
         channels,
         settings.admins,
         public_url=settings.public_url if settings.web else None,
+        photos=settings.photos,
     )
 
 

@@ -168,6 +168,7 @@ LAYER_OF = {
     "bot.documents": "documents",  # the export's files: XLSX, CSV, DOCX, worded from messages/
     "bot.address": "core",
     "bot.errors": "core",  # the errors more than one layer raises or catches
+    "bot.images": "core",  # a unit's photo checked and normalised: bytes in, bytes out
     "bot.messages": "messages",  # every text a user reads (rendering, catalogues)
     "bot.channels": "channels",  # the platform adapters
     "bot.store": "store",

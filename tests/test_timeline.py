@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from bot.campaign.model import Campaign
-from bot.campaign.timeline import Kind, timeline
+from bot.campaign.timeline import Kind, in_report_window, timeline
 from bot.campaign.units import Unit
 
 
@@ -200,3 +200,28 @@ def test_quiet_hours_within_one_day_are_honoured_too():
     )
     [agenda] = [d for d in timeline(c) if d.kind is Kind.OPENING_AGENDA]
     assert agenda.at.replace(tzinfo=None) == dt.datetime(2024, 10, 1, 6, 30)
+
+
+# -- the photos' window ----------------------------------------------------------------------
+
+
+def test_photos_are_welcome_from_the_week_until_a_day_after_the_report(seeds):
+    c = seeds["lac-thuy"]  # week 02/10–08/10/2023; the units' report due on 10/10
+    at = lambda *args: dt.datetime(*args, tzinfo=c.tz)  # noqa: E731
+    deadline = c.report_deadline
+    assert deadline is not None
+    due = deadline.due().replace(tzinfo=c.tz)
+    assert not in_report_window(c, at(2023, 10, 1, 23, 59))
+    assert in_report_window(c, at(2023, 10, 2, 0, 0))
+    assert in_report_window(c, due + dt.timedelta(hours=23))
+    assert not in_report_window(c, due + dt.timedelta(days=1))
+    # the same moment told in UTC is read in the campaign's zone
+    assert in_report_window(c, dt.datetime(2023, 10, 1, 17, 0, tzinfo=dt.UTC))
+    assert not in_report_window(c, dt.datetime(2023, 10, 1, 16, 59, tzinfo=dt.UTC))
+
+
+def test_without_a_report_the_photos_window_ends_a_day_after_the_week(seeds):
+    c = seeds["lac-thuy"].model_copy(update={"deadlines": []})
+    end = dt.datetime.combine(c.week.end, dt.time(23, 0), tzinfo=c.tz)
+    assert in_report_window(c, end + dt.timedelta(days=1))
+    assert not in_report_window(c, end + dt.timedelta(days=1, hours=1))

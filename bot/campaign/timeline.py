@@ -375,3 +375,21 @@ def _data_prompts(c: Campaign) -> Iterator[Delivery]:
             deadline.audience,
         )
         yield replace(prompt, seq=number)
+
+
+PHOTO_GRACE = dt.timedelta(days=1)  # a unit late with its report may still be sending photos
+
+
+def in_report_window(campaign: Campaign, now: dt.datetime) -> bool:
+    """Whether a photo sent to a unit's chat now is one of the week's, to be kept unasked.
+
+    From the week's first day (photos are of the week's activities: none happen before it,
+    so a picture sent while plans are due is something else) until the units' report is due
+    plus `PHOTO_GRACE`; a campaign that asks no report, until the day after the week ends.
+    Outside it, a photo is kept only in reply to the bot's own request for photos.
+    """
+    local = now.astimezone(campaign.tz).replace(tzinfo=None)
+    opens = dt.datetime.combine(campaign.week.start, dt.time())
+    deadline = campaign.report_deadline
+    due = deadline.due() if deadline else dt.datetime.combine(campaign.week.end, dt.time.max)
+    return opens <= local < max(due, opens) + PHOTO_GRACE

@@ -10,14 +10,15 @@ recipients and the signature side by side at the end.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Sequence
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from docx import Document
 from docx.document import Document as DocumentType
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Length, Pt
@@ -26,7 +27,7 @@ from docx.text.paragraph import Paragraph
 
 from bot.messages import catalogue, render
 from bot.stats import table
-from bot.stats.export import Export
+from bot.stats.export import Export, ExportPhoto
 from bot.stats.grammar import show
 
 _TABLE = "[bảng]"
@@ -44,6 +45,10 @@ SIGNATURE = (Cm(8.0), Cm(8.5))
 TOTALS = (Cm(1.3), Cm(6.3), Cm(2.6), Cm(2.1), Cm(1.8), Cm(2.4))
 # STT, Xã/phường, Số đơn vị, Đủ số liệu, Đang nhập, Chưa gửi
 PARENTS = (Cm(1.3), Cm(6.0), Cm(2.3), Cm(2.3), Cm(2.3), Cm(2.3))
+# The appendix's photos, two a row: each in half the text's width, at most 6.5 cm high, so that
+# three rows with their captions fill a page and a tall photo does not take one alone.
+PHOTO_CELL = Length(TEXT_WIDTH // 2)
+PHOTO_WIDTH, PHOTO_HEIGHT = Cm(7.8), Cm(6.5)
 _SIDES = ("L1: ", "R1: ", "L2: ", "R2: ", "N: ", "~ ")
 
 
@@ -69,6 +74,8 @@ def build(export: Export, out: BinaryIO) -> None:
     for line in lines:
         _paragraph(document, line, export)
     _signature(document, lines)
+    if export.photos:
+        _photos(document, export)
     document.save(out)
 
 
@@ -233,6 +240,66 @@ def _parents(document: DocumentType, export: Export) -> None:
         for text, value in zip(row.iter(qn("w:t")), values, strict=True):
             text.text = value
         grid._tbl.append(row)
+
+
+def _photos(document: DocumentType, export: Export) -> None:
+    """The appendix on a page of its own: the units' photos by commune or ward (as the
+    parents' table lists them), two a row, each with "Ảnh n. caption — unit" under it."""
+    words = catalogue("export")
+    breaker = document.add_paragraph()
+    breaker.add_run().add_break(WD_BREAK.PAGE)
+    _plain(breaker, WD_ALIGN_PARAGRAPH.CENTER)
+    title = document.add_paragraph()
+    _plain(title, WD_ALIGN_PARAGRAPH.CENTER)
+    run = title.add_run(words["photos_title"])
+    run.bold, run.font.size = True, Pt(14)
+    count = sum(len(found) for found in export.photos.values())
+    subtitle = document.add_paragraph()
+    _plain(subtitle, WD_ALIGN_PARAGRAPH.CENTER)
+    subtitle.paragraph_format.space_after = Pt(12)
+    text = words["photos_subtitle"].format(photos=count, units=len(export.photos))
+    subtitle.add_run(text).italic = True
+    groups = [(g.parent, g.sheets) for g in export.groups] or [(None, export.sheets)]
+    number = 0
+    for parent, sheets in groups:
+        shown = [
+            (sheet.name, photo) for sheet in sheets for photo in export.photos.get(sheet.code, [])
+        ]
+        if not shown:
+            continue
+        if export.groups:
+            heading = document.add_paragraph()
+            heading.paragraph_format.keep_with_next = True
+            heading.add_run(parent or words["no_parent"]).bold = True
+        grid = _borderless(document, (PHOTO_CELL, PHOTO_CELL), rows=(len(shown) + 1) // 2)
+        for index, (unit, photo) in enumerate(shown):
+            number += 1
+            cell = grid.cell(index // 2, index % 2)
+            _photo(cell.paragraphs[0], cell.add_paragraph(), photo, number, unit, words)
+        for row in grid.rows:
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # photo and caption
+
+
+def _photo(
+    picture: Paragraph,
+    caption: Paragraph,
+    photo: ExportPhoto,
+    number: int,
+    unit: str,
+    words: dict[str, Any],
+) -> None:
+    """The photo fitted in its box, keeping its proportions, and its caption under it."""
+    _plain(picture, WD_ALIGN_PARAGRAPH.CENTER)
+    picture.paragraph_format.space_before = Pt(6)
+    width = min(PHOTO_WIDTH, int(PHOTO_HEIGHT * photo.width / max(photo.height, 1)))
+    with contextlib.suppress(FileNotFoundError):  # removed since the export's data was read
+        picture.add_run().add_picture(str(photo.path), width=Length(width))
+    _plain(caption, WD_ALIGN_PARAGRAPH.CENTER)
+    caption.paragraph_format.space_after = Pt(6)
+    key = "photo_caption" if photo.caption else "photo_caption_bare"
+    text = words[key].format(number=number, caption=photo.caption, unit=unit)
+    run = caption.add_run(text)
+    run.italic, run.font.size = True, Pt(11)
 
 
 def _cell(paragraph: Paragraph, text: str, bold: bool, center: bool) -> None:

@@ -16,15 +16,20 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign.model import Form, FormRow
+from bot.ops import photos
 from bot.ops.env import Env
 from bot.stats import grammar, table
-from bot.stats.export import Export
+from bot.stats.export import Export, ExportPhoto
 from bot.stats.grammar import Accepted, Rejected, Value, printable
 from bot.stats.table import UnitSheet
 from bot.store import answers, chats
 from bot.store.models import Prompt, PromptKind, Unit
 from bot.store.payloads import Unconfirmed
 from bot.store.units import unit_by_code
+
+# A unit's photos in the report, the first it sent: "a few representative photos" (seed 001),
+# four to a page; more would make a province's report a photo album of thousands of pages.
+REPORT_PHOTOS = 4
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -348,7 +353,15 @@ async def gather(env: Env) -> Export:
         UnitSheet(u.code, printable(u.name), u.type, given.get(u.id, {}), _parent(u.parent))
         for u in units
     ]
-    return Export(campaign, sheets, env.clock.now().astimezone(campaign.tz))
+    kept = await photos.for_report(env)
+    shown = {
+        code: [
+            ExportPhoto(photos.path(env, p), printable(p.caption), p.width, p.height)
+            for p in found[:REPORT_PHOTOS]
+        ]
+        for code, found in kept.items()
+    }
+    return Export(campaign, sheets, env.clock.now().astimezone(campaign.tz), shown)
 
 
 def _parent(parent: str | None) -> str | None:

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from bot.campaign.model import Campaign, Form
 from bot.campaign.units import by_parent
@@ -26,12 +28,25 @@ class Group:
 
 
 @dataclass(frozen=True)
+class ExportPhoto:
+    """A unit's photo for the report's appendix: its JPEG's file (read by the writer, which
+    never asks the database) and its caption."""
+
+    path: Path
+    caption: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class Export:
-    """What every export shows: the form, each unit's answers in campaign order, when."""
+    """What every export shows: the form, each unit's answers in campaign order, when; and the
+    units' photos by unit code (the report's appendix; units without photos left out)."""
 
     campaign: Campaign
     sheets: list[UnitSheet]
     made_at: dt.datetime  # aware, in the campaign's zone
+    photos: Mapping[str, list[ExportPhoto]] = field(default_factory=dict)
 
     @property
     def form(self) -> Form:

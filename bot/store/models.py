@@ -305,3 +305,25 @@ class WebTicket(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]  # a sign-in link is spent once followed
+
+
+class Photo(Base):
+    """A photo a unit sent of its week (issue 20): the JPEG lives on disk under the photos
+    folder as `<file[:2]>/<file>`, named by its content's SHA-256; this row says whose it is.
+    A removal only marks the row: the file goes when no live row uses it."""
+
+    __tablename__ = "photos"
+    __table_args__ = (Index("ix_photos_campaign_unit", "campaign", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(String(128))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    file: Mapped[str] = mapped_column(String(80))  # sha256 hex + ".jpg"
+    width: Mapped[int]
+    height: Mapped[int]
+    size: Mapped[int]  # bytes of the stored JPEG
+    caption: Mapped[str] = mapped_column(Text, default="")
+    sender: Mapped[str] = mapped_column(String(96))  # platform:user_id, or "web"
+    source: Mapped[str] = mapped_column(String(16))  # "telegram", "zalo" or "web"
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[dt.datetime | None]

@@ -1,0 +1,184 @@
+"""Units' photos of their week (issue 20): keep one a unit sends, list and remove its own, read
+one back, and hand the report its photos.
+
+Every face adds through `add`: the chat (a photo in a registered chat), the unit's web form.
+The content is checked to be an image by Pillow (`bot.images`), never by its name; it is kept
+upright, stripped of its metadata (EXIF and its GPS position), at most 1600 px, as JPEG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from bot import images
+from bot.ops.env import Env
+from bot.store import chats
+from bot.store import photos as stored
+from bot.store.models import Photo as PhotoRow
+from bot.store.units import unit_by_code
+
+Reason = Literal["not_image", "too_large", "full", "unreadable"]
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    number: int  # 1-based among the unit's kept photos, in received order
+    unit_code: str
+    caption: str
+    sender: str  # platform:user id, or "web"
+    source: str  # "telegram", "zalo" or "web"
+    received_at: dt.datetime
+    width: int
+    height: int
+    size: int  # bytes of the stored JPEG
+    file: str  # its file's name: the content's SHA-256, hex, and ".jpg"
+
+
+@dataclass(frozen=True)
+class Kept:
+    """The photo is kept (or was already: `duplicate`); the unit now has `count` of `limit`."""
+
+    photo: Photo
+    count: int
+    limit: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Not kept: not an image, larger than `max_bytes` (or in pixels), the unit has `limit`
+    already, or an image that cannot be read (cut short, HEIC)."""
+
+    reason: Reason
+    limit: int
+    max_bytes: int
+
+
+async def add(
+    env: Env, unit_code: str, content: bytes, *, caption: str, sender: str, source: str
+) -> Kept | Refused:
+    """Keep `content` as a photo of the unit. Raises `LookupError` for an unknown unit (a face
+    only ever adds for the unit of a registered chat or of a valid form link)."""
+    limits = env.photos
+    if len(content) > limits.max_bytes:
+        return _refused(env, "too_large")
+    async with env.db.session() as session:  # full already: refused without the image work
+        unit = await unit_by_code(session, unit_code)
+        if unit is None:
+            raise LookupError(unit_code)
+        if len(await stored.live(session, env.campaign_key, unit.id)) >= limits.per_unit:
+            return _refused(env, "full")
+    try:
+        image = await asyncio.to_thread(images.normalized, content)
+    except images.ImageRefused as refused:
+        return _refused(env, refused.reason)
+    file = f"{image.digest}.jpg"
+    async with env.db.session() as session, session.begin():
+        await stored.hold_unit(session, unit)  # two photos at once: the second counts the first
+        rows = await stored.live(session, env.campaign_key, unit.id)
+        same = next((number for number, row in enumerate(rows, 1) if row.file == file), None)
+        if same is not None:
+            return Kept(_photo(rows[same - 1], same, unit.code), len(rows), limits.per_unit, True)
+        if len(rows) >= limits.per_unit:
+            return _refused(env, "full")
+        await asyncio.to_thread(stored.write, env.photos_folder, file, image.jpeg)
+        row = PhotoRow(
+            campaign=env.campaign_key,
+            unit_id=unit.id,
+            file=file,
+            width=image.width,
+            height=image.height,
+            size=len(image.jpeg),
+            caption=caption.strip(),
+            sender=sender,
+            source=source,
+            received_at=env.clock.now(),
+        )
+        session.add(row)
+        await session.flush()
+    return Kept(_photo(row, len(rows) + 1, unit.code), len(rows) + 1, limits.per_unit)
+
+
+async def kept(env: Env, unit_code: str) -> list[Photo]:
+    """The unit's photos, numbered in the order they came; [] for an unknown unit."""
+    async with env.db.session() as session:
+        unit = await unit_by_code(session, unit_code)
+        if unit is None:
+            return []
+        rows = await stored.live(session, env.campaign_key, unit.id)
+    return [_photo(row, number, unit.code) for number, row in enumerate(rows, 1)]
+
+
+async def remove(env: Env, unit_code: str, number: int) -> Photo | None:
+    """Remove the unit's photo `number` (as `kept` numbers them); None when it has no such one.
+    The file goes too once no unit's live photo shows it."""
+    async with env.db.session() as session:
+        unit = await unit_by_code(session, unit_code)
+    if unit is None:
+        return None
+    async with env.db.session() as session, session.begin():
+        await stored.hold_unit(session, unit)  # a write first: SQLite takes its lock at once
+        rows = await stored.live(session, env.campaign_key, unit.id)
+        if not 1 <= number <= len(rows):
+            return None
+        row = rows[number - 1]
+        stored.mark_removed(row)
+        await session.flush()
+        unused = not await stored.in_use(session, row.file)
+    if unused:
+        await asyncio.to_thread(stored.delete, env.photos_folder, row.file)
+    return _photo(row, number, unit.code)
+
+
+async def read(env: Env, photo: Photo) -> bytes:
+    """The stored JPEG. Raises `FileNotFoundError` when its file is gone (removed meanwhile)."""
+    return await asyncio.to_thread(stored.path_of(env.photos_folder, photo.file).read_bytes)
+
+
+async def for_report(env: Env, units: Collection[str] | None = None) -> dict[str, list[Photo]]:
+    """Each unit's kept photos by unit code (only units with some), for the report's appendix;
+    `units` None: every unit's."""
+    async with env.db.session() as session:
+        every = {unit.id: unit for unit in await chats.all_units(session)}
+        if units is not None:
+            wanted = {code.lower() for code in units}
+            every = {key: unit for key, unit in every.items() if unit.code.lower() in wanted}
+        found = await stored.live_of_units(
+            session, env.campaign_key, None if units is None else list(every)
+        )
+    return {
+        every[unit_id].code: [_photo(row, n, every[unit_id].code) for n, row in enumerate(rows, 1)]
+        for unit_id, rows in found.items()
+        if unit_id in every
+    }
+
+
+def path(env: Env, photo: Photo) -> Path:
+    """Where the photo's file is, for a writer that reads it itself (the report)."""
+    return stored.path_of(env.photos_folder, photo.file)
+
+
+def _photo(row: PhotoRow, number: int, unit_code: str) -> Photo:
+    return Photo(
+        row.id,
+        number,
+        unit_code,
+        row.caption,
+        row.sender,
+        row.source,
+        row.received_at,
+        row.width,
+        row.height,
+        row.size,
+        row.file,
+    )
+
+
+def _refused(env: Env, reason: Reason) -> Refused:
+    return Refused(reason, env.photos.per_unit, env.photos.max_bytes)
