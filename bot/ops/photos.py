@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from bot import images
 from bot.ops.env import Env
-from bot.store import chats
+from bot.store import audit, chats
 from bot.store import photos as stored
 from bot.store.models import Photo as PhotoRow
+from bot.store.models import Unit
 from bot.store.units import unit_by_code
+
+REMOVED = "photo_removed"  # the audit log's action
 
 Reason = Literal["not_image", "too_large", "full", "unreadable"]
 
@@ -115,9 +118,58 @@ async def kept(env: Env, unit_code: str) -> list[Photo]:
     return [_photo(row, number, unit.code) for number, row in enumerate(rows, 1)]
 
 
-async def remove(env: Env, unit_code: str, number: int) -> Photo | None:
+async def of_unit(env: Env, unit_code: str) -> tuple[Unit, list[Photo]] | None:
+    """The unit and its photos (a gallery's page); None for an unknown unit."""
+    async with env.db.session() as session:
+        unit = await unit_by_code(session, unit_code)
+        if unit is None:
+            return None
+        rows = await stored.live(session, env.campaign_key, unit.id)
+    return unit, [_photo(row, number, unit.code) for number, row in enumerate(rows, 1)]
+
+
+async def remove(
+    env: Env, unit_code: str, number: int, *, actor: str | None = None
+) -> Photo | None:
     """Remove the unit's photo `number` (as `kept` numbers them); None when it has no such one.
-    The file goes too once no unit's live photo shows it."""
+    The file goes too once no unit's live photo shows it. `actor` (platform:id) is audited."""
+
+    def numbered(rows: list[PhotoRow]) -> int | None:
+        return number if 1 <= number <= len(rows) else None
+
+    return await _remove(env, unit_code, numbered, actor)
+
+
+async def remove_id(
+    env: Env, unit_code: str, photo_id: int, *, actor: str | None = None
+) -> Photo | None:
+    """Remove the unit's photo with this id (a page's button: a number would shift under a
+    second click); None when the unit has no such live photo."""
+
+    def numbered(rows: list[PhotoRow]) -> int | None:
+        return next((n for n, row in enumerate(rows, 1) if row.id == photo_id), None)
+
+    return await _remove(env, unit_code, numbered, actor)
+
+
+async def find(env: Env, photo_id: int, unit_code: str | None = None) -> Photo | None:
+    """The live photo with this id, numbered among its unit's; with `unit_code`, only if it is
+    that unit's (a unit's form shows its own photos alone)."""
+    async with env.db.session() as session:
+        row = await session.get(PhotoRow, photo_id)
+        if row is None or row.removed_at is not None or row.campaign != env.campaign_key:
+            return None
+        unit = await session.get(Unit, row.unit_id)
+        if unit is None or (unit_code is not None and unit.code.lower() != unit_code.lower()):
+            return None
+        rows = await stored.live(session, env.campaign_key, unit.id)
+    number = next(n for n, live in enumerate(rows, 1) if live.id == row.id)
+    return _photo(row, number, unit.code)
+
+
+async def _remove(
+    env: Env, unit_code: str, pick: Callable[[list[PhotoRow]], int | None], actor: str | None
+) -> Photo | None:
     async with env.db.session() as session:
         unit = await unit_by_code(session, unit_code)
     if unit is None:
@@ -125,10 +177,13 @@ async def remove(env: Env, unit_code: str, number: int) -> Photo | None:
     async with env.db.session() as session, session.begin():
         await stored.hold_unit(session, unit)  # a write first: SQLite takes its lock at once
         rows = await stored.live(session, env.campaign_key, unit.id)
-        if not 1 <= number <= len(rows):
+        number = pick(rows)
+        if number is None:
             return None
         row = rows[number - 1]
         stored.mark_removed(row)
+        if actor is not None:
+            audit.record(session, actor, REMOVED, unit=unit, photo=row.id, file=row.file)
         await session.flush()
         unused = not await stored.in_use(session, row.file)
     if unused:

@@ -18,6 +18,7 @@ from bot.web import (
     figures,
     form,
     overview,
+    photos,
     signin,
     units,
 )
@@ -43,6 +44,7 @@ def application(console: Console) -> web.Application:
     app.add_routes(downloads.routes)
     app.add_routes(units.routes)
     app.add_routes(form.routes)
+    app.add_routes(photos.routes)
     app.router.add_static("/static/", STATIC)
     return app
 

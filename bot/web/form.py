@@ -15,7 +15,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.campaign.model import AnswerKind, Form, FormRow
-from bot.ops import figures, unitlinks
+from bot.ops import figures, photos, unitlinks
 from bot.ops.figures import Entered
 from bot.ops.unitlinks import Door, Refusal
 from bot.stats.grammar import Value, grouped
@@ -27,7 +27,7 @@ routes = web.RouteTableDef()
 _STATUS = {Refusal.THROTTLED: 429, Refusal.UNKNOWN: 404}  # revoked, expired: gone
 
 
-async def _door(request: web.Request) -> Door | web.Response:
+async def door_of(request: web.Request) -> Door | web.Response:
     env = request.app[CONSOLE].env
     opened = await unitlinks.open_form(
         env, request.match_info["token"], request.remote or "unknown"
@@ -40,17 +40,17 @@ async def _door(request: web.Request) -> Door | web.Response:
 
 @routes.get("/f/{token}")
 async def form_page(request: web.Request) -> web.StreamResponse:
-    door = await _door(request)
+    door = await door_of(request)
     if isinstance(door, web.Response):
         return door
     saved = request.query.get("luu", "")
-    return await _show(request, door, saved=int(saved) if saved.isdigit() else None)
+    return await show(request, door, saved=int(saved) if saved.isdigit() else None)
 
 
 @routes.post("/f/{token}")
 async def save_all(request: web.Request) -> web.StreamResponse:
     """The page posted without its script: every row given, in one go."""
-    door = await _door(request)
+    door = await door_of(request)
     if isinstance(door, web.Response):
         return door
     posted = await request.post()
@@ -63,13 +63,13 @@ async def save_all(request: web.Request) -> web.StreamResponse:
     if not (entered.ack.refused or entered.unusual):
         raise web.HTTPSeeOther(f"{request.path}?luu={len(entered.ack.recorded)}")
     typed = {code: _typed(posted, row) for code, row in _rows(form).items()}
-    return await _show(request, door, entered, typed, http_status=422)
+    return await show(request, door, entered, typed, http_status=422)
 
 
 @routes.post("/f/{token}/row")
 async def save_row(request: web.Request) -> web.StreamResponse:
     """One row, from the page's script: the row's HTML as it is now, and the page's status."""
-    door = await _door(request)
+    door = await door_of(request)
     if isinstance(door, web.Response):
         return web.json_response({"error": "link"}, status=door.status)
     posted = await request.post()
@@ -96,14 +96,17 @@ async def save_row(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _show(
+async def show(
     request: web.Request,
     door: Door,
     entered: Entered | None = None,
     typed: dict[str, list[str]] | None = None,
     saved: int | None = None,
     http_status: int = 200,
+    photo_refused: str | None = None,
 ) -> web.Response:
+    """The unit's form page: its figures, and its photos (`photo_refused`: why the photo just
+    sent was not kept)."""
     env = request.app[CONSOLE].env
     form = _form(request)
     values = await figures.values_of(env, door.unit)
@@ -128,8 +131,17 @@ async def _show(
         total=len(rows),
         saved=saved,
         form_csrf=door.csrf,
-        action=request.path.removesuffix("/row"),
+        action=_form_path(request),
+        photos=await photos.kept(env, door.unit.code),
+        photo_limits=env.photos,
+        tz=env.campaign.tz,
+        photo_refused=photo_refused,
+        photo_note=request.query.get("anh", ""),
     )
+
+
+def _form_path(request: web.Request) -> str:
+    return f"/f/{request.match_info['token']}"
 
 
 def _states(entered: Entered) -> dict[str, tuple[str, Any]]:

@@ -141,3 +141,29 @@ def test_the_folder_defaults_to_photos_beside_the_sqlite_file(tmp_path):
     assert PhotoSettings().folder_for(str(tmp_path / "loa.db")) == tmp_path / "photos"
     assert str(PhotoSettings().folder_for(None)) == "var/photos"
     assert PhotoSettings(tmp_path / "x").folder_for(str(tmp_path / "loa.db")) == tmp_path / "x"
+
+
+async def test_a_photo_is_found_by_id_only_for_its_own_unit_and_removed_by_id(env):
+    from sqlalchemy import select
+
+    from bot.store.models import AuditEntry
+
+    first = await add(env, "th-a", jpeg((10, 0, 0)))
+    second = await add(env, "th-a", jpeg((200, 0, 0)))
+    found = await photos.find(env, second.photo.id)
+    assert found is not None and (found.number, found.unit_code) == (2, "th-a")
+    assert await photos.find(env, second.photo.id, "TH-A") == found
+    assert await photos.find(env, second.photo.id, "th-b") is None
+    assert await photos.find(env, 999_999) is None
+    assert await photos.remove_id(env, "th-b", second.photo.id) is None  # not th-b's
+    removed = await photos.remove_id(env, "th-a", second.photo.id, actor="zalo:coordinator")
+    assert removed is not None and removed.number == 2
+    assert await photos.find(env, second.photo.id) is None
+    unit, left = await photos.of_unit(env, "th-a")
+    assert unit.code == "th-a" and [p.id for p in left] == [first.photo.id]
+    assert await photos.of_unit(env, "khong-co") is None
+    async with env.db.session() as session:
+        [entry] = await session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "photo_removed")
+        )
+    assert entry.actor == "zalo:coordinator" and entry.detail["photo"] == second.photo.id
