@@ -24,7 +24,8 @@ PRIVATE_FOLDER = 0o700  # units' pictures of people: for Loa's user alone, as th
 async def hold_unit(session: AsyncSession, unit: Unit) -> None:
     """Take the unit's row for this transaction (a write that changes nothing): a second photo
     of the same unit, sent at the same moment, waits here and then counts the first."""
-    await session.execute(update(Unit).where(Unit.id == unit.id).values(code=Unit.code))
+    same = update(Unit).where(Unit.id == unit.id).values(updated_at=Unit.updated_at)
+    await session.execute(same)  # its own value named: `onupdate` does not stamp it
 
 
 async def live(session: AsyncSession, campaign: str, unit_id: int) -> list[Photo]:

@@ -53,3 +53,17 @@ async def bound(env: Env, code: str, chat_id: str, active: bool = True) -> Place
         if not active:
             chats.deactivate(chat)
     return Place(chat.id, unit)
+
+
+def jpeg(colour=(200, 40, 40), size=(640, 480), gps: bool = False) -> bytes:
+    """A plain JPEG of one colour; with `gps`, carrying a GPS position in its EXIF."""
+    import io
+
+    from PIL import Image
+
+    exif = Image.Exif()
+    if gps:
+        exif.get_ifd(0x8825).update({1: "N", 2: (21.0, 1.0, 30.0)})
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()

@@ -1,7 +1,6 @@
 """Units' photos as operations: kept, refused, counted, removed, read back, for the report."""
 
 import asyncio
-import io
 from dataclasses import replace
 
 import pytest
@@ -10,16 +9,7 @@ from PIL import Image
 from bot.ops import photos
 from bot.ops.photos import Kept, Refused
 from bot.store.defaults import PhotoSettings
-from tests.ops.support import environment, with_units
-
-
-def jpeg(colour=(200, 40, 40), size=(640, 480), gps: bool = False) -> bytes:
-    exif = Image.Exif()
-    if gps:
-        exif.get_ifd(0x8825).update({1: "N", 2: (21.0, 1.0, 30.0)})
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "JPEG", exif=exif.tobytes())
-    return out.getvalue()
+from tests.ops.support import environment, jpeg, with_units
 
 
 @pytest.fixture
@@ -167,3 +157,18 @@ async def test_a_photo_is_found_by_id_only_for_its_own_unit_and_removed_by_id(en
             select(AuditEntry).where(AuditEntry.action == "photo_removed")
         )
     assert entry.actor == "zalo:coordinator" and entry.detail["photo"] == second.photo.id
+
+
+async def test_taking_the_units_row_leaves_it_as_it_was(env):
+    from bot.store.units import unit_by_code
+
+    async with env.db.session() as session:
+        before = await unit_by_code(session, "th-a")
+    await add(env, "th-a", jpeg())
+    async with env.db.session() as session:
+        after = await unit_by_code(session, "th-a")
+    assert (after.code, after.code_key, after.updated_at) == (
+        before.code,
+        before.code_key,
+        before.updated_at,
+    )

@@ -12,6 +12,7 @@ from PIL import Image
 from bot.ops import photos, signin, unitlinks
 from bot.store.defaults import PhotoSettings
 from tests.ops.support import bound, with_units
+from tests.ops.support import jpeg as plain_jpeg
 from tests.web.conftest import ADMIN, csrf_of
 
 
@@ -21,12 +22,7 @@ def env(env, tmp_path):  # the photos in this test's folder, a small limit to re
 
 
 def jpeg(colour=(200, 40, 40), size=(800, 600), gps=False) -> bytes:
-    exif = Image.Exif()
-    if gps:
-        exif.get_ifd(0x8825).update({1: "N", 2: (21.0, 1.0, 30.0)})
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "JPEG", exif=exif.tobytes())
-    return out.getvalue()
+    return plain_jpeg(colour, size, gps)
 
 
 @pytest.fixture
