@@ -21,9 +21,10 @@ from bot.channels.base import (
     ChatType,
     Event,
     InboundMessage,
+    PhotoReceived,
     retry_in,
 )
-from bot.conversation import registration
+from bot.conversation import photos, registration
 from bot.conversation.commands import dispatch
 from bot.delivery import outbox
 from bot.delivery.clock import Clock
@@ -50,6 +51,13 @@ REPLY_BACKOFF_CAP = 5.0
 BUSY_BOUND = 30.0  # seconds a message is handled again while the database is busy
 BUSY_BACKOFF = 0.5  # seconds, doubling, between those tries...
 BUSY_BACKOFF_CAP = 4.0  # ...up to this
+
+
+def _message_of(event: Event) -> InboundMessage | None:
+    """The message an event is, or comes with (a photo's): who wrote, where, when."""
+    if isinstance(event, InboundMessage):
+        return event
+    return event.message if isinstance(event, PhotoReceived) else None
 
 
 class KeyedLocks:
@@ -209,7 +217,8 @@ class Loa:
         """`_handle` unless the message is a platform's resend, done again while the database is
         only busy (for up to `BUSY_BOUND` seconds); when it still cannot be done, whoever wrote
         is told to send it again, and a resend of the message may do it."""
-        message = event if isinstance(event, InboundMessage) and event.message_id else None
+        message = _message_of(event)
+        message = message if message is not None and message.message_id else None
         key = UpdateKey(message.platform, message.chat_id, message.message_id) if message else None
         first: bool | None = None  # whether the message is new, once known: asked only once
         deadline = time.monotonic() + BUSY_BOUND
@@ -230,8 +239,8 @@ class Loa:
                     continue
                 log.exception("an event could not be handled: %s", event)
                 break
-        if isinstance(event, InboundMessage) and (event.addressed or event.text.startswith("/")):
-            await self.reply(event, "replies/not_done_now")
+        if message is not None and (message.addressed or message.text.startswith("/")):
+            await self.reply(message, "replies/not_done_now")
         if key is not None and first:
             try:
                 await self.handled.forget(key)  # not done: a resend may do it
@@ -247,6 +256,8 @@ class Loa:
             await registration.chat_moved(self, event)
         elif isinstance(event, InboundMessage):
             await dispatch(self, event)
+        elif isinstance(event, PhotoReceived):
+            await photos.photo(self, event)
 
     async def reply(self, message: InboundMessage, template: str, **context: Any) -> str | None:
         """Answer in the chat the message came from (`private` tells templates which kind);

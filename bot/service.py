@@ -82,6 +82,7 @@ def channels_for(settings: Settings) -> dict[str, Channel]:
             webhook=webhook,
             limits=limits,
             on_trouble=functools.partial(say_trouble, "telegram"),
+            photo_max_bytes=settings.photos.max_bytes,  # of a photo's sizes, one under the cap
         )
     if settings.zalo_token:
         zalo_webhook = None

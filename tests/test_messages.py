@@ -143,3 +143,28 @@ def test_field_names_count_rows_from_one():
 def test_unknown_error_codes_fall_back_to_a_generic_wording():
     problem = Problem(("week",), "something_new", {"detail": "x"}, "f.yaml", 3)
     assert describe(problem) == "f.yaml:3: week: giá trị không hợp lệ (x)"
+
+
+PHOTO_ASK = "📷 Gửi kèm vài ảnh hoạt động tiêu biểu"
+
+
+def test_the_report_reminders_ask_for_photos_and_the_others_do_not(seeds):
+    for campaign in seeds.values():
+        for delivery in timeline(campaign):
+            if delivery.kind is not Kind.DEADLINE_REMINDER:
+                continue
+            text = render_delivery(delivery, campaign)
+            asks = PHOTO_ASK in text
+            assert asks == (delivery.context.deadline.kind == "report"), text
+
+
+def test_the_forms_last_message_asks_for_photos(seeds):
+    from types import SimpleNamespace
+
+    from bot.messages import render
+
+    campaign = next(c for c in seeds.values() if c.form is not None)
+    unit = SimpleNamespace(name="Trường TH A")
+    text = render("replies/answers_complete", campaign=campaign, unit=unit, form=campaign.form)
+    assert text.startswith("🎉 Trường TH A đã nhập đủ số liệu")
+    assert PHOTO_ASK in text and "chú thích" in text

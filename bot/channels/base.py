@@ -129,7 +129,59 @@ class ChatMoved:
         return Address(self.platform, self.new_chat_id)
 
 
-Event = InboundMessage | BotRemoved | BotAdded | ChatMoved
+@dataclass(frozen=True)
+class PhotoReceived:
+    """A picture (or a file that may be one) someone sent; `message` says who sent it, where and
+    when, as for a text, with the caption as its text ("" when none).
+
+    What the platform states about the file (`size`, `mime`, `file_name`) is a hint for an early
+    refusal, never trusted: the content is checked once fetched (`Channel.fetch(ref)`).
+    """
+
+    message: InboundMessage
+    ref: str  # Telegram's file_id, Zalo's image URL: opaque to everything but the channel
+    size: int | None = None  # bytes, as the platform states it (None: it does not say)
+    mime: str | None = None  # as stated: Telegram's photos are JPEG, a document says its own
+    file_name: str | None = None
+
+    @property
+    def platform(self) -> str:
+        return self.message.platform
+
+    @property
+    def chat_id(self) -> str:
+        return self.message.chat_id
+
+    @property
+    def caption(self) -> str:
+        return self.message.text
+
+    @property
+    def maybe_image(self) -> bool:
+        """Whether the stated type allows an image: an unknown type may be one."""
+        return self.mime is None or self.mime.lower().startswith("image/")
+
+
+class FetchError(Exception):
+    """A file someone sent could not be fetched from the platform."""
+
+
+class TooLarge(FetchError):
+    """The file is over the cap: its stated size, or the bytes that came before the cap."""
+
+    def __init__(self, max_bytes: int, size: int | None = None) -> None:
+        stated = f"{size} bytes" if size is not None else "more"
+        super().__init__(f"{stated} over the cap of {max_bytes} bytes")
+        self.max_bytes = max_bytes
+        self.size = size
+
+
+class FetchFailed(FetchError):
+    """No file came: the platform refused, the network failed, the time ran out, or the
+    address was not one Loa fetches from."""
+
+
+Event = InboundMessage | PhotoReceived | BotRemoved | BotAdded | ChatMoved
 EventHandler = Callable[[Event], Awaitable[None]]
 
 
@@ -235,4 +287,9 @@ class Channel(Protocol):
 
     async def is_admin(self, chat_id: str, user_id: str) -> bool:
         """Whether the user administers the chat (always true in a private chat)."""
+        ...
+
+    async def fetch(self, ref: str, *, max_bytes: int, timeout: float) -> bytes:
+        """The bytes of a file someone sent (`PhotoReceived.ref`): at most `max_bytes` (else
+        `TooLarge`), within `timeout` seconds overall (else `FetchFailed`)."""
         ...

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from typing import Any
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -53,14 +54,18 @@ from bot.channels.base import (
     ChatType,
     Event,
     EventHandler,
+    FetchFailed,
     InboundMessage,
+    PhotoReceived,
+    TooLarge,
     clean_text,
     send_parts,
     split_text,
 )
 
 # Defined with the other defaults; named here too, where the adapters' users find them.
-from bot.channels.defaults import TELEGRAM_API, TELEGRAM_LIMITS, TelegramLimits
+from bot.channels.defaults import PHOTO_MAX_BYTES, TELEGRAM_API, TELEGRAM_LIMITS, TelegramLimits
+from bot.channels.download import download
 from bot.channels.pacing import Gate, Pacer, Pacers, RoundTrip
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
@@ -78,6 +83,7 @@ from bot.errors import (
     SendError,
     TemporaryFailure,
 )
+from bot.logs import MASK
 
 # Opt in to PTB's coming behaviour: durations (RetryAfter.retry_after) as timedelta, no warning.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -99,6 +105,8 @@ GROUP_BURST = 3
 OVERALL_SHARE = 0.96  # of Telegram's overall rate: a margin for jitter between here and there
 TOLERANCE = 0.002  # seconds a paced slot may be late and still count as on time
 UNTIMED = ("getUpdates", "sendDocument")  # no measure of the round trip: a long poll, an upload
+BOT_API_FILES = 20 * 2**20  # bytes: getFile gives no larger file to a bot
+PHOTO_MIME = "image/jpeg"  # Telegram re-encodes every photo (not sent as a file) as JPEG
 _GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
@@ -172,9 +180,14 @@ class TelegramChannel:
         poll_timeout: float = 10,
         on_trouble: Trouble | None = None,
         webhook_limits: WebhookLimits = WEBHOOK_LIMITS,
+        photo_max_bytes: int = PHOTO_MAX_BYTES,
     ) -> None:
+        """`photo_max_bytes`: of a photo's sizes, the largest under this one is taken."""
         self.webhook = webhook
         self.poll_timeout = poll_timeout
+        self.photo_max_bytes = photo_max_bytes
+        self._token = token
+        self._files = httpx.AsyncClient()  # downloads: their own timeouts, never PTB's pool
         self.on_trouble = on_trouble or _log_trouble
         self._conflicts = 0
         self._handle: EventHandler | None = None
@@ -196,6 +209,7 @@ class TelegramChannel:
             .build()
         )
         self.app.add_handler(MessageHandler(filters.TEXT, self._on_message))
+        self.app.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, self._on_photo))
         self.app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
         self.app.add_handler(ChatMemberHandler(self._on_member, ChatMemberHandler.MY_CHAT_MEMBER))
         self.app.add_error_handler(self._on_error)
@@ -267,6 +281,7 @@ class TelegramChannel:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
+        await self._files.aclose()
 
     def _accept(self, body: Any) -> bool:
         """A webhook's body, queued for PTB as its own webhook would; False when too many wait."""
@@ -344,32 +359,90 @@ class TelegramChannel:
 
     async def _on_message(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
-        chat, user = update.effective_chat, update.effective_user
-        if message is None or chat is None or user is None or message.text is None:
-            return
-        if chat.type == TgChatType.CHANNEL:
-            return
-        as_group = message.sender_chat is not None and message.sender_chat.id == chat.id
-        if user.is_bot and not as_group:
+        if message is None or message.text is None:
             return
         text = self._own_command(clean_text(message.text))
         if text is None:  # a command for another bot in the group
             return
-        title = clean_text(chat.title or chat.full_name or "")
-        await self._emit(
-            InboundMessage(
-                platform=PLATFORM,
-                chat_id=str(chat.id),
-                chat_type=ChatType.PRIVATE if chat.type == TgChatType.PRIVATE else ChatType.GROUP,
-                chat_title=title or None,
-                # an anonymous admin writes as the group itself: its id stands for them
-                user_id=str(chat.id) if as_group else str(user.id),
-                user_name=title if as_group else clean_text(user.full_name),
-                text=text,
-                message_id=str(message.message_id),
-                at=message.date,
-                reply_to=_reply_to_bot(message.reply_to_message, self.app.bot.id),
+        inbound = self._inbound(update, text)
+        if inbound is not None:
+            await self._emit(inbound)
+
+    async def _on_photo(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo (its largest size under the cap) or any file: the app refuses what is not
+        an image, with a reason, so a non-image file comes through too."""
+        message = update.effective_message
+        if message is None:
+            return
+        inbound = self._inbound(update, clean_text(message.caption or "").strip())
+        if inbound is None:
+            return
+        if message.photo:
+            fits = [p for p in message.photo if (p.file_size or 0) <= self.photo_max_bytes]
+            size = max(fits or message.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+            photo = PhotoReceived(inbound, size.file_id, size.file_size, PHOTO_MIME)
+        elif message.document is not None:
+            document = message.document
+            photo = PhotoReceived(
+                inbound,
+                document.file_id,
+                document.file_size,
+                document.mime_type,
+                clean_text(document.file_name) if document.file_name else None,
             )
+        else:
+            return
+        await self._emit(photo)
+
+    def _inbound(self, update: Update, text: str) -> InboundMessage | None:
+        """Who wrote what where, for a text or a photo's caption; None for what Loa ignores
+        (a channel's post, another bot)."""
+        message = update.effective_message
+        chat, user = update.effective_chat, update.effective_user
+        if message is None or chat is None or user is None or chat.type == TgChatType.CHANNEL:
+            return None
+        as_group = message.sender_chat is not None and message.sender_chat.id == chat.id
+        if user.is_bot and not as_group:
+            return None
+        title = clean_text(chat.title or chat.full_name or "")
+        return InboundMessage(
+            platform=PLATFORM,
+            chat_id=str(chat.id),
+            chat_type=ChatType.PRIVATE if chat.type == TgChatType.PRIVATE else ChatType.GROUP,
+            chat_title=title or None,
+            # an anonymous admin writes as the group itself: its id stands for them
+            user_id=str(chat.id) if as_group else str(user.id),
+            user_name=title if as_group else clean_text(user.full_name),
+            text=text,
+            message_id=str(message.message_id),
+            at=message.date,
+            reply_to=_reply_to_bot(message.reply_to_message, self.app.bot.id),
+        )
+
+    async def fetch(self, ref: str, *, max_bytes: int, timeout: float) -> bytes:
+        """getFile, then the file from Telegram's file URL, streamed with a cap: PTB's own
+        download reads a file whole, however large."""
+        try:
+            async with asyncio.timeout(timeout):
+                file = await self.app.bot.get_file(ref)
+        except TimeoutError:
+            raise FetchFailed(f"getFile took over {timeout:g}s") from None
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():  # over the 20 MB a bot may download
+                raise TooLarge(max_bytes, BOT_API_FILES) from None
+            raise FetchFailed(exc.message) from None
+        except TelegramError as exc:
+            raise FetchFailed(exc.message) from None
+        if file.file_size is not None and file.file_size > max_bytes:
+            raise TooLarge(max_bytes, file.file_size)
+        if not file.file_path:
+            raise FetchFailed("Telegram gave no file path")
+        return await download(
+            self._files,
+            file.file_path,
+            max_bytes=max_bytes,
+            timeout=timeout,
+            masked=lambda text: text.replace(self._token, MASK),
         )
 
     def _own_command(self, text: str) -> str | None:

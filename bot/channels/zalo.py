@@ -7,7 +7,11 @@ Zalo's errors become the channel's `SendError`s. What Zalo does differently, and
   again (logged at debug, never as an error). A webhook instead runs the shared `WebhookServer`
   with the `X-Bot-Api-Secret-Token` given to setWebhook, which answers at once: updates wait in
   an inbox for a free handler slot, polled or posted alike.
-- Images, stickers and what Zalo will not show a bot (`message.unsupported.received`, sent for
+- An image (`message.image.received`) becomes a `PhotoReceived` whose ref is the image's URL
+  (`photo_url`, or `photo` as some clients read it) and whose caption is `caption` (or `text`);
+  `fetch` downloads it with a cap (Zalo states no size), over http(s) only, from the hosts
+  `photo_hosts` allows (None: any; see `download`).
+- Stickers and what Zalo will not show a bot (`message.unsupported.received`, sent for
   protected users) get a short hint that Loa reads text only (`replies/text_only`, at most once
   a minute per chat); unknown events are ignored, logged at debug.
 - Texts over 2000 characters are split between lines (`split_text`).
@@ -33,7 +37,7 @@ import datetime as dt
 import logging
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +47,7 @@ from bot.channels.base import (
     ChatType,
     EventHandler,
     InboundMessage,
+    PhotoReceived,
     clean_text,
     send_parts,
     split_text,
@@ -50,6 +55,7 @@ from bot.channels.base import (
 
 # Defined with the other defaults; named here too, where the adapters' users find them.
 from bot.channels.defaults import ZALO_API, ZALO_LIMITS, ZaloLimits
+from bot.channels.download import download
 from bot.channels.pacing import Gate, Pacer, Pacers, RoundTrip
 from bot.channels.webhook import (
     WEBHOOK_LIMITS,
@@ -77,11 +83,10 @@ PLATFORM = "zalo"
 MAX_TEXT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT = "message.text.received"
+IMAGE = "message.image.received"
 # What Loa cannot read: answered with the text-only hint. Zalo sends `unsupported` instead of the
 # content when the sender is a protected user.
-NOT_TEXT = frozenset(
-    {"message.image.received", "message.sticker.received", "message.unsupported.received"}
-)
+NOT_TEXT = frozenset({"message.sticker.received", "message.unsupported.received"})
 CONCURRENT_UPDATES = 64
 INBOX = 1000  # updates waiting for a handler slot; beyond, the webhook answers 503
 SUCCESS = {"message": "Success"}  # what a webhook answers Zalo
@@ -93,7 +98,8 @@ HINT_EVERY = 60.0  # seconds: one text-only hint per chat, however many stickers
 
 @dataclass(frozen=True)
 class NotText:
-    """An image or a sticker: someone tried to answer with something Loa cannot read."""
+    """A sticker, or what Zalo would not show: someone tried to answer with something Loa
+    cannot read."""
 
     chat_id: str
     chat_type: ChatType
@@ -113,10 +119,15 @@ class ZaloChannel:
         poll_timeout: float = 30,
         transport: httpx.AsyncBaseTransport | None = None,
         webhook_limits: WebhookLimits = WEBHOOK_LIMITS,
+        photo_hosts: Collection[str] | None = None,
     ) -> None:
+        """`photo_hosts`: the hosts (and their subdomains) images are fetched from; None: any
+        http(s) host, as Zalo documents none (its CDN answers from *.zdn.vn today)."""
         self.webhook = webhook
         self.poll_timeout = poll_timeout
+        self.photo_hosts = frozenset(h.lower() for h in photo_hosts) if photo_hosts else None
         self.api = ZaloBotApi(token, api_base_url, transport=transport)
+        self._files = httpx.AsyncClient(transport=transport)
         self.bot_id = ""
         self.bot_name = ""
         self._limits = limits
@@ -187,6 +198,7 @@ class ZaloChannel:
             await asyncio.gather(feeder, return_exceptions=True)
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.api.aclose()
+        await self._files.aclose()
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -221,6 +233,12 @@ class ZaloChannel:
             raise TemporaryFailure(str(exc)) from exc
         self._throttled = 0
         return str(result.get("message_id", ""))
+
+    async def fetch(self, ref: str, *, max_bytes: int, timeout: float) -> bytes:
+        """The image at the URL an update carried, capped: Zalo states no size."""
+        return await download(
+            self._files, ref, max_bytes=max_bytes, timeout=timeout, hosts=self.photo_hosts
+        )
 
     async def is_admin(self, chat_id: str, user_id: str) -> bool:
         """True in the person's own private chat; Zalo has no way to ask about group admins."""
@@ -296,7 +314,7 @@ class ZaloChannel:
         """One update, whatever it holds: an error is logged, never raised into the loop."""
         try:
             event = parse_update(update, bot_id=self.bot_id, bot_name=self.bot_name)
-            if isinstance(event, InboundMessage):
+            if isinstance(event, InboundMessage | PhotoReceived):
                 if self._handle is not None:
                     await self._handle(event)
             elif isinstance(event, NotText):
@@ -351,7 +369,9 @@ def quota_backoff(streak: int) -> float:
     return min(RETRY_AFTER * 2.0**streak, QUOTA_CAP) * random.uniform(1.0, 1.5)
 
 
-def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage | NotText | None:
+def parse_update(
+    update: JSON, *, bot_id: str, bot_name: str
+) -> InboundMessage | PhotoReceived | NotText | None:
     """A Zalo update as Loa sees it; None for what Loa ignores (its own messages, the rest)."""
     message = update.get("message")
     if not isinstance(message, dict):
@@ -368,12 +388,28 @@ def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage 
     event = update.get("event_name")
     if event in NOT_TEXT:
         return NotText(chat_id, chat_type)
+    if event == IMAGE:
+        url = _image_url(message)
+        if url is None:
+            return NotText(chat_id, chat_type)
+        caption = message.get("caption") or message.get("text") or ""
+        caption = clean_text(str(caption))
+        caption = _without_mention(caption, bot_name) if group else caption.strip()
+        return PhotoReceived(_inbound(message, chat_id, chat_type, user_id, caption, bot_id), url)
     if event != TEXT or not isinstance(message.get("text"), str):
         return None
     text = clean_text(message["text"])
     text = _without_mention(text, bot_name) if group else text.strip()
     if not text:
         return None
+    return _inbound(message, chat_id, chat_type, user_id, text, bot_id)
+
+
+def _inbound(
+    message: JSON, chat_id: str, chat_type: ChatType, user_id: str, text: str, bot_id: str
+) -> InboundMessage:
+    sender = message["from"]
+    group = chat_type is ChatType.GROUP
     names = (sender.get("display_name"), sender.get("first_name"), sender.get("name"))
     user_name = next((n for n in map(_clean_name, names) if n), user_id)
     return InboundMessage(
@@ -389,6 +425,17 @@ def parse_update(update: JSON, *, bot_id: str, bot_name: str) -> InboundMessage 
         reply_to=_replied(message, bot_id),
         mentioned=group,  # Zalo passes on only group messages that mention or reply to the bot
     )
+
+
+def _image_url(message: JSON) -> str | None:
+    """Where the image is: `photo_url` (the Bot API's documentation), or `photo` as a URL or an
+    object with `url` (as clients in the wild read it)."""
+    for value in (message.get("photo_url"), message.get("photo")):
+        if isinstance(value, dict):
+            value = value.get("url")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
 
 
 def _clean_name(name: Any) -> str:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from bot.address import Address
 from bot.channels.base import ChatType, InboundMessage
-from bot.conversation import coordinator, info, registration, reporting
+from bot.conversation import coordinator, info, photos, registration, reporting
 from bot.conversation.context import ChatContext
+from bot.conversation.visits import visit
 from bot.ops import chats
 from bot.store.models import Role
 
@@ -40,6 +41,7 @@ COMMANDS = {
         Command("xem", reporting.show),
         Command("sua", reporting.correct),
         Command("nhaplieu", reporting.web_form),
+        Command("anh", photos.command),
         Command("thongbao", coordinator.broadcast, coordinators_only=True),
         Command("tiendo", coordinator.progress, coordinators_only=True),
         Command("lichthongbao", coordinator.scheduled, coordinators_only=True),
@@ -60,19 +62,7 @@ def parse(text: str) -> tuple[str, str] | None:
 
 async def dispatch(ctx: ChatContext, message: InboundMessage) -> None:
     """Remember the chat and the sender, then run the command (or say how to use Loa)."""
-    role = Role.COORDINATOR if ctx.is_coordinator(message.sender) else Role.STAFF
-    chat, unit = await chats.visit(
-        ctx.env,
-        chats.Visit(
-            message.platform,
-            message.chat_id,
-            message.chat_type,
-            message.chat_title,
-            message.user_id,
-            message.user_name,
-            role,
-        ),
-    )
+    role, chat, unit = await visit(ctx, message)
     parsed = parse(message.text)
     if parsed is None:
         if await reporting.on_text(ctx, message, chat, unit):

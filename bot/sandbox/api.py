@@ -25,6 +25,7 @@ from bot.sandbox.world import World
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_DOWNLOAD = 20 * 2**20  # bytes: getFile refuses larger files to bots
 CHAT_ACTIONS = frozenset(
     {
         "typing",
@@ -66,6 +67,7 @@ class BotApi(MethodApi[Bot]):
             "sendMessage": self._send_message,
             "sendDocument": self._send_document,
             "sendChatAction": self._send_chat_action,
+            "getFile": self._get_file,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -327,6 +329,41 @@ class BotApi(MethodApi[Bot]):
         if file_bytes is not None:
             extras["file_bytes"] = file_bytes
         return self.world.record(bot, chat, message, extras)
+
+    # -- files -------------------------------------------------------------------------------
+
+    async def _get_file(self, bot: Bot, params: Params) -> JSON:
+        """A file's path under /file/bot<token>/, named at the first getFile as Telegram does."""
+        file_id = params.text("file_id") or ""
+        if not file_id:
+            raise bad("file_id not specified")
+        known = self.world.files.get(file_id)
+        if known is None:
+            raise bad("invalid file_id")
+        if len(known.content) > MAX_DOWNLOAD:
+            raise bad("file is too big")
+        if known.path is None:
+            folder = "photos" if file_id.startswith("AgAC") else "documents"
+            suffix = mimetypes.guess_extension(known.document.get("mime_type", "image/jpeg"))
+            known.path = f"{folder}/file_{len(self.world.files)}_{secrets.token_hex(4)}"
+            known.path += suffix or ""
+        return {**known.document, "file_path": known.path}
+
+    async def serve_file(self, request: web.Request) -> web.StreamResponse:
+        """GET /file/bot<token>/<file_path>: the bytes, for a bot that knows the token."""
+        self.sandbox.stats.requests += 1
+        if request.match_info["token"] not in self.world.bots:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        path = request.match_info["path"]
+        found = next((f for f in self.world.files.values() if f.path == path), None)
+        if found is None:
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+            )
+        self.sandbox.stats.downloads += 1
+        return web.Response(body=found.content, content_type="application/octet-stream")
 
     # -- commands ----------------------------------------------------------------------------
 

@@ -41,6 +41,27 @@ class Driven(Protocol):
     async def post(
         self, chat_id: int, user_id: int, text: str, reply_to: int | None, anonymous: bool
     ) -> JSON: ...
+    async def post_photo(
+        self,
+        chat_id: int,
+        user_id: int,
+        content: bytes | list[bytes],
+        caption: str,
+        *,
+        size: tuple[int, int],
+        reply_to: int | None,
+    ) -> JSON: ...
+    async def post_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        content: bytes,
+        file_name: str,
+        caption: str,
+        *,
+        mime_type: str | None,
+        reply_to: int | None,
+    ) -> JSON: ...
     def add_member(self, chat_id: int, user_id: int, admin: bool) -> None: ...
     def add_bot_to_chat(self, chat_id: int, token: str, by_user: int | None) -> None: ...
     def remove_bot(self, chat_id: int, token: str, by_user: int | None) -> None: ...
@@ -61,6 +82,8 @@ def routes(sandbox: Driven) -> list[web.RouteDef]:
         web.post("/sandbox/groups", json_route(c.groups)),
         web.post("/sandbox/private_chats", json_route(c.private_chats)),
         web.post(f"{chat}/messages", json_route(c.messages)),
+        web.post(f"{chat}/photos", json_route(c.photos)),
+        web.post(f"{chat}/documents", json_route(c.documents)),
         web.post(f"{chat}/members", json_route(c.members)),
         web.post(f"{chat}/add_bot", json_route(c.add_bot)),
         web.post(f"{chat}/remove_bot", json_route(c.remove_bot)),
@@ -118,6 +141,34 @@ class _Control:
             body["text"],
             body.get("reply_to"),
             anonymous=bool(body.get("anonymous", False)),
+        )
+
+    async def photos(self, request: web.Request) -> JSON:
+        """{user_id, content_base64 (or sizes_base64, smallest first), caption?, width?,
+        height?, reply_to?}"""
+        body = await read_body(request)
+        sizes = body.get("sizes_base64") or [body["content_base64"]]
+        content = [decode_content(size) for size in sizes]
+        return await self.sandbox.post_photo(
+            _chat_id(request),
+            body["user_id"],
+            content,
+            body.get("caption", ""),
+            size=(int(body.get("width", 1280)), int(body.get("height", 960))),
+            reply_to=body.get("reply_to"),
+        )
+
+    async def documents(self, request: web.Request) -> JSON:
+        """{user_id, content_base64, file_name, caption?, mime_type?, reply_to?}"""
+        body = await read_body(request)
+        return await self.sandbox.post_document(
+            _chat_id(request),
+            body["user_id"],
+            decode_content(body["content_base64"]),
+            body["file_name"],
+            body.get("caption", ""),
+            mime_type=body.get("mime_type"),
+            reply_to=body.get("reply_to"),
         )
 
     async def members(self, request: web.Request) -> JSON:
@@ -188,6 +239,14 @@ async def read_body(request: web.Request) -> JSON:
     if not isinstance(body, dict):
         raise SandboxError("the body must be a JSON object")
     return body
+
+
+def decode_content(text: str) -> bytes:
+    """Bytes sent over the control API as base64."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise SandboxError("content must be base64") from None
 
 
 def _chat_id(request: web.Request) -> int:

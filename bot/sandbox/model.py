@@ -52,6 +52,7 @@ class Stats:
     injected_failures: int = 0  # answers forced by fail_next
     webhook_deliveries: int = 0  # updates a webhook accepted
     webhook_failures: int = 0  # webhook posts that failed and will be retried
+    downloads: int = 0  # files served to bots (Telegram's /file/bot…, Zalo's image URLs)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -174,8 +175,9 @@ class Sent:
 
 @dataclass
 class File:
-    document: JSON
+    document: JSON  # what a message carries of it: a Document, or one PhotoSize
     content: bytes
+    path: str | None = None  # where /file/bot<token>/ serves it, once getFile named it
 
 
 def member(user: JSON, status: str) -> JSON:

@@ -31,7 +31,9 @@ def receives(bot: Bot, message: JSON, addressee: str | None) -> bool:
     """Whether `bot` gets this group message; `addressee` is the token general commands go to."""
     if not bot.privacy:
         return True
-    text, entities = message.get("text", ""), message.get("entities", [])
+    # a photo's or a document's caption counts as its text (commands and mentions alike)
+    text: str = message.get("text") or message.get("caption") or ""
+    entities: list[JSON] = message.get("entities") or message.get("caption_entities") or []
     for entity in entities:
         if entity["type"] == "bot_command" and entity["offset"] == 0:
             target = entity_text(text, entity).partition("@")[2]

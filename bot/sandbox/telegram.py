@@ -6,7 +6,8 @@ dates in seconds, status codes and Telegram's own error wording, 429 with `retry
 Telegram gives. Tests play the people in the chats in-process (`add_user`, `post`, `sent`); a bot
 in another process is driven the same way through the JSON control endpoints under `/sandbox/`.
 
-Only what Loa uses is emulated: text and document messages, commands, privacy mode, long polling
+Only what Loa uses is emulated: text and document messages, photos and files from people
+(getFile and `/file/bot<TOKEN>/<path>` serve them back), commands, privacy mode, long polling
 and webhooks, membership changes, basic groups and their upgrade to supergroups, anonymous
 admins and flood control. Everything else answers 404 like an unknown method would.
 
@@ -52,7 +53,8 @@ class TelegramSandbox(SandboxServer):
         self._api = BotApi(self, self._world, self._delivery)
 
     def _control_routes(self) -> list[web.RouteDef]:
-        return control.routes(self)
+        files = web.get("/file/bot{token}/{path:.+}", self._api.serve_file)
+        return [files, *control.routes(self)]
 
     # -- the world ---------------------------------------------------------------------------
 
@@ -138,6 +140,59 @@ class TelegramSandbox(SandboxServer):
         with `sender_chat` the group itself.
         """
         message = self._world.post(chat_id, user_id, text, reply_to, anonymous)
+        await asyncio.sleep(0)
+        return copy.deepcopy(message)
+
+    async def post_photo(
+        self,
+        chat_id: int,
+        user_id: int,
+        content: bytes | list[bytes],
+        caption: str = "",
+        *,
+        size: tuple[int, int] = (1280, 960),
+        reply_to: int | None = None,
+    ) -> JSON:
+        """A person sends a photo, with a caption. `content` is its largest size, or every
+        size smallest first (Telegram keeps a few); `size`: the largest one's pixels."""
+        message = self._world.post_file(
+            chat_id,
+            user_id,
+            content,
+            caption=caption,
+            as_document=False,
+            file_name=None,
+            mime_type=None,
+            size=size,
+            reply_to=reply_to,
+        )
+        await asyncio.sleep(0)
+        return copy.deepcopy(message)
+
+    async def post_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        content: bytes,
+        file_name: str,
+        caption: str = "",
+        *,
+        mime_type: str | None = None,
+        reply_to: int | None = None,
+    ) -> JSON:
+        """A person sends a file as it is (a photo "as file", a PDF...); its type is guessed
+        from its name unless given, as a client does."""
+        message = self._world.post_file(
+            chat_id,
+            user_id,
+            content,
+            caption=caption,
+            as_document=True,
+            file_name=file_name,
+            mime_type=mime_type,
+            size=(0, 0),
+            reply_to=reply_to,
+        )
         await asyncio.sleep(0)
         return copy.deepcopy(message)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import itertools
+import mimetypes
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.sandbox.formatting import auto_entities
 from bot.sandbox.model import (
@@ -197,6 +199,72 @@ class World:
         self, chat_id: int, user_id: int, text: str, reply_to: int | None, anonymous: bool
     ) -> JSON:
         """A person writes; every bot there that may see it gets a message update."""
+        clean = text.strip()
+        if not clean:
+            raise SandboxError("Telegram clients do not send empty messages")
+        return self._post(chat_id, user_id, reply_to, anonymous, {"text": clean})
+
+    def post_file(
+        self,
+        chat_id: int,
+        user_id: int,
+        content: bytes | Sequence[bytes],
+        *,
+        caption: str,
+        as_document: bool,
+        file_name: str | None,
+        mime_type: str | None,
+        size: tuple[int, int],
+        reply_to: int | None,
+    ) -> JSON:
+        """A person sends a photo (Telegram keeps a few sizes of it: `content` may give them,
+        smallest first, each as bytes; `size` is the largest one's width and height) or a file
+        (`as_document`: the bytes as they are, with a name and a type)."""
+        parts = [content] if isinstance(content, bytes) else list(content)
+        if not parts or not all(parts):
+            raise SandboxError("Telegram clients do not send empty files")
+        if as_document:
+            if len(parts) > 1:
+                raise SandboxError("a document has one content")
+            name = file_name or "file"
+            mime = mime_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+            item = {"file_name": name, "mime_type": mime, **self._file(parts[0], "document")}
+            body: JSON = {"document": item}
+        else:
+            width, height = size
+            sizes = []
+            for index, part in enumerate(parts, 1):  # each smaller size a fraction of the last
+                share = index / len(parts)
+                dims = {
+                    "width": max(1, round(width * share)),
+                    "height": max(1, round(height * share)),
+                }
+                sizes.append({**self._file(part, "photo"), **dims})
+            body = {"photo": sizes}
+        clean = caption.strip()
+        if clean:
+            body["caption"] = clean
+            entities = auto_entities(clean)
+            if entities:
+                body["caption_entities"] = entities
+        return self._post(chat_id, user_id, reply_to, False, body)
+
+    def _file(self, content: bytes, kind: str) -> JSON:
+        """A new file of a person's: its ids and size, the bytes kept for getFile."""
+        prefix = "AgACAgUAAxkBAAI" if kind == "photo" else "BQACAgUAAxkBAAI"
+        file_id = prefix + secrets.token_urlsafe(36)
+        item: JSON = {
+            "file_id": file_id,
+            "file_unique_id": "AQAD" + secrets.token_urlsafe(9),
+            "file_size": len(content),
+        }
+        self.files[file_id] = File(dict(item), content)
+        return item
+
+    def _post(
+        self, chat_id: int, user_id: int, reply_to: int | None, anonymous: bool, body: JSON
+    ) -> JSON:
+        """A person's message with `body` (text, photo, document...) reaches the bots."""
         user = self.user(user_id)
         if chat_id > 0:
             if chat_id != user_id:
@@ -217,12 +285,10 @@ class World:
             reply = chat.messages.get(reply_to)
             if reply is None:
                 raise SandboxError(f"chat {chat_id} has no message {reply_to}")
-        clean = text.strip()
-        if not clean:
-            raise SandboxError("Telegram clients do not send empty messages")
-        message = self.message(
-            chat, sender, clean, auto_entities(clean), reply, sender_chat=sender_chat
-        )
+        text = body.get("text")
+        entities = auto_entities(text) if text is not None else []
+        message = self.message(chat, sender, text, entities, reply, sender_chat=sender_chat)
+        message.update({k: v for k, v in body.items() if k != "text"})
         chat.messages[message["message_id"]] = message
         addressee = chat.last_bot
         if addressee is not None and chat.bots.get(addressee) != "member":

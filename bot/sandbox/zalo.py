@@ -49,6 +49,7 @@ class ZaloSandbox(SandboxServer):
     waits are coroutines. Ids are strings throughout.
     """
 
+    client_max_size = 32 * 2**20  # a control request may carry an image, base64
     _world: ZaloWorld
     _api: ZaloBotApi
 
@@ -64,7 +65,8 @@ class ZaloSandbox(SandboxServer):
         self._api = ZaloBotApi(self, self._world, self._delivery)
 
     def _control_routes(self) -> list[web.RouteDef]:
-        return zalo_control.routes(self)
+        files = web.get("/sandbox/files/{name}", self._serve_file)
+        return [files, *zalo_control.routes(self)]
 
     # -- the world ---------------------------------------------------------------------------
 
@@ -120,13 +122,23 @@ class ZaloSandbox(SandboxServer):
         kind: str = "text",
         photo_url: str | None = None,
         sticker: str | None = None,
+        content: bytes | None = None,
+        mime_type: str = "image/jpeg",
     ) -> JSON:
         """A person writes in a chat; every bot there that may hear it gets an update.
 
         `kind` is "text", "image" (`text` is then the caption), "sticker" or "unsupported".
+        An image's `content` is served by the sandbox itself (`/sandbox/files/…`, plain HTTP on
+        loopback, as Zalo's CDN serves it), and its update carries that URL; `photo_url` names
+        another URL instead.
         In a group a bot hears only what mentions `@<its display name>` or replies (`reply_to`,
         a message id) to one of its messages. Returns the message as the update carries it.
         """
+        if content is not None:
+            if kind != "image":
+                raise SandboxError("only an image has content")
+            name = self._world.add_file(content, mime_type)
+            photo_url = f"{self.base_url}/sandbox/files/{name}"
         extras = {"photo_url": photo_url, "sticker": sticker}
         message = self._world.post(chat_id, user_id, kind, text, reply_to, extras)
         await asyncio.sleep(0)
@@ -169,6 +181,14 @@ class ZaloSandbox(SandboxServer):
         return len(self._world.bot(token).updates)
 
     # -- internals ---------------------------------------------------------------------------
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        found = self._world.files.get(request.match_info["name"])
+        if found is None:
+            return web.Response(status=404, text="Not Found")
+        content, mime_type = found
+        self.stats.downloads += 1
+        return web.Response(body=content, content_type=mime_type)
 
     def _envelope(self, update: JSON) -> JSON:
         return update if self.webhook_bare else {"ok": True, "result": update}

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from bot.sandbox.control import json_route, read_body
+from bot.sandbox.control import decode_content, json_route, read_body
 from bot.sandbox.model import Stats
 from bot.sandbox.wire import JSON, SandboxError
 from bot.sandbox.zalo_api import IDLE_FORMS, RATE_LIMIT_FORMS
@@ -42,6 +42,8 @@ class Driven(Protocol):
         kind: str,
         photo_url: str | None,
         sticker: str | None,
+        content: bytes | None,
+        mime_type: str,
     ) -> JSON: ...
     def add_member(self, chat_id: str, user_id: str) -> None: ...
     def add_bot_to_chat(self, chat_id: str, token: str) -> None: ...
@@ -101,7 +103,10 @@ class _Control:
         return {"id": self.sandbox.private_chat(str((await read_body(request))["user_id"]))}
 
     async def messages(self, request: web.Request) -> JSON:
+        """{user_id, text?, reply_to?, kind?, photo_url?, sticker?, content_base64?,
+        mime_type?}: an image's content is served by the sandbox (`ZaloSandbox.post`)."""
         body = await read_body(request)
+        content = body.get("content_base64")
         return await self.sandbox.post(
             request.match_info["chat_id"],
             str(body["user_id"]),
@@ -110,6 +115,8 @@ class _Control:
             kind=body.get("kind", "text"),
             photo_url=body.get("photo_url"),
             sticker=body.get("sticker"),
+            content=decode_content(content) if content is not None else None,
+            mime_type=body.get("mime_type", "image/jpeg"),
         )
 
     async def members(self, request: web.Request) -> JSON:

@@ -113,6 +113,7 @@ class ZaloWorld:
         self.users: dict[str, ZaloUser] = {}
         self.chats: dict[str, ZaloChat] = {}
         self.sent: list[ZaloSent] = []
+        self.files: dict[str, tuple[bytes, str]] = {}  # name -> content, type: the sandbox's CDN
         self._on_update = on_update
         self._on_sent = on_sent
         self._numbers = itertools.count(1)
@@ -201,6 +202,15 @@ class ZaloWorld:
         if chat.bot_status(token) != "member":
             raise SandboxError(f"bot {token!r} is not in chat {chat_id}")
         chat.bots[token] = "removed"
+
+    def add_file(self, content: bytes, mime_type: str) -> str:
+        """Keep an image a person sends; its name under the sandbox's /sandbox/files/."""
+        if not content:
+            raise SandboxError("Zalo clients do not send empty images")
+        suffix = {"image/png": ".png", "image/gif": ".gif", "image/webp": ".webp"}
+        name = _hex_id("file", next(self._numbers)) + suffix.get(mime_type, ".jpg")
+        self.files[name] = (content, mime_type)
+        return name
 
     # -- messages ----------------------------------------------------------------------------
 

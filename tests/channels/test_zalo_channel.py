@@ -18,7 +18,14 @@ import httpx
 import pytest
 
 from bot.channels import zalo as zalo_module
-from bot.channels.base import ChatType, Event, InboundMessage
+from bot.channels.base import (
+    ChatType,
+    Event,
+    FetchFailed,
+    InboundMessage,
+    PhotoReceived,
+    TooLarge,
+)
 from bot.channels.defaults import ZaloLimits
 from bot.channels.pacing import Pacers
 from bot.channels.webhook import Webhook
@@ -173,7 +180,7 @@ def test_a_reply_field_when_zalo_sends_one_names_the_bots_message() -> None:
             message["reply_to_message"] = replied
         return {"event_name": "message.text.received", "message": message}
 
-    def parse(update: dict) -> InboundMessage | NotText | None:
+    def parse(update: dict) -> InboundMessage | PhotoReceived | NotText | None:
         return parse_update(update, bot_id=BOT_ID, bot_name="Loa")
 
     to_bot = parse(update({"message_id": "m1", "from": {"id": BOT_ID}}))
@@ -201,7 +208,7 @@ def test_what_loa_cannot_use_parses_to_nothing(update: dict) -> None:
     assert parse_update(update, bot_id=BOT_ID, bot_name="Loa") is None
 
 
-def test_images_stickers_and_unsupported_messages_parse_to_not_text() -> None:
+def test_images_without_a_url_stickers_and_unsupported_messages_parse_to_not_text() -> None:
     chat = {"id": "g1", "chat_type": "GROUP"}
     for event in (
         "message.image.received",
@@ -212,11 +219,11 @@ def test_images_stickers_and_unsupported_messages_parse_to_not_text() -> None:
         assert parse_update(update, bot_id=BOT_ID, bot_name="Loa") == NotText("g1", ChatType.GROUP)
 
 
-async def test_an_image_or_sticker_gets_the_text_only_hint_once_a_minute(
+async def test_a_sticker_gets_the_text_only_hint_once_a_minute(
     sandbox: ZaloSandbox, polling: ZaloChannel, inbox: Inbox, people: dict[str, str]
 ) -> None:
     lan = people["lan"]
-    await sandbox.post(lan, lan, "bảng số liệu", kind="image")
+    await sandbox.post(lan, lan, kind="sticker")
     (hint,) = await sandbox.wait_sent(lan, 1)
     assert hint["text"] == render("replies/text_only", private=True, bot_name="Loa Lạc Thủy")
     assert hint["text"].startswith("Loa chỉ đọc được tin nhắn chữ")
@@ -224,10 +231,91 @@ async def test_an_image_or_sticker_gets_the_text_only_hint_once_a_minute(
     await sandbox.post(lan, lan, "vẫn ở đây")
     assert (await inbox.next()).text == "vẫn ở đây"  # handled after the sticker
     assert len(sandbox.sent(lan)) == 1  # no second hint so soon
-    await sandbox.post(people["group"], lan, "@Loa Lạc Thủy ảnh đây", kind="image")
+    await sandbox.post(people["group"], lan, "@Loa Lạc Thủy", kind="sticker")
     (group_hint,) = await sandbox.wait_sent(people["group"], 1)
     assert "@Loa Lạc Thủy" in group_hint["text"]
-    await inbox.nothing(0.1)  # the core never saw the pictures
+    await inbox.nothing(0.1)  # the core never saw the stickers
+
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
+
+
+async def test_an_image_arrives_as_a_photo_whose_url_the_channel_fetches(
+    sandbox: ZaloSandbox, polling: ZaloChannel, inbox: Inbox, people: dict[str, str]
+) -> None:
+    lan = people["lan"]
+    posted = await sandbox.post(lan, lan, " Lễ khai mạc ", kind="image", content=JPEG)
+    photo = await inbox.next()
+    assert isinstance(photo, PhotoReceived)
+    assert photo.ref == posted["photo_url"] and photo.ref.startswith(sandbox.base_url)
+    assert (photo.caption, photo.size, photo.mime, photo.maybe_image) == (
+        "Lễ khai mạc",
+        None,
+        None,
+        True,
+    )
+    assert photo.message.user_name == "Nguyễn Thị Lan"
+    assert photo.message.message_id == posted["message_id"]
+    assert await polling.fetch(photo.ref, max_bytes=len(JPEG), timeout=5) == JPEG
+    with pytest.raises(TooLarge):  # Zalo states no size: the download stops at the cap
+        await polling.fetch(photo.ref, max_bytes=len(JPEG) - 1, timeout=5)
+    await sandbox.post(people["group"], lan, "@Loa Lạc Thủy ảnh lớp 5", kind="image", content=JPEG)
+    in_group = await inbox.next()
+    assert isinstance(in_group, PhotoReceived) and in_group.caption == "ảnh lớp 5"
+    assert in_group.message.addressed
+    assert sandbox.sent(lan) == []  # no text-only hint for an image any more
+
+
+async def test_an_image_comes_on_a_webhook_too(
+    sandbox: ZaloSandbox, inbox: Inbox, people: dict[str, str]
+) -> None:
+    port = free_port()
+    channel = ZaloChannel(TOKEN, api_base_url=sandbox.base_url, limits=FAST, webhook=hook_for(port))
+    await channel.start(inbox)
+    try:
+        lan = people["lan"]
+        await sandbox.post(lan, lan, kind="image", content=JPEG, mime_type="image/png")
+        photo = await inbox.next()
+        assert isinstance(photo, PhotoReceived) and photo.caption == ""
+        assert photo.ref.endswith(".png")
+        assert await channel.fetch(photo.ref, max_bytes=10**6, timeout=5) == JPEG
+        assert sandbox.stats.downloads == 1
+    finally:
+        await channel.stop()
+
+
+async def test_images_are_fetched_only_from_the_allowed_hosts(
+    sandbox: ZaloSandbox, inbox: Inbox, people: dict[str, str]
+) -> None:
+    channel = ZaloChannel(
+        TOKEN, api_base_url=sandbox.base_url, limits=FAST, poll_timeout=1, photo_hosts={"zdn.vn"}
+    )
+    await channel.start(inbox)
+    try:
+        lan = people["lan"]
+        await sandbox.post(lan, lan, kind="image", content=JPEG)
+        photo = await inbox.next()
+        assert isinstance(photo, PhotoReceived)
+        with pytest.raises(FetchFailed, match="not among"):
+            await channel.fetch(photo.ref, max_bytes=10**6, timeout=5)
+        assert sandbox.stats.downloads == 0
+    finally:
+        await channel.stop()
+
+
+@pytest.mark.parametrize(
+    ("fields", "url"),
+    [
+        ({"photo_url": "https://f1.zdn.vn/a.jpg"}, "https://f1.zdn.vn/a.jpg"),
+        ({"photo": "https://f1.zdn.vn/b.jpg"}, "https://f1.zdn.vn/b.jpg"),
+        ({"photo": {"url": " https://f1.zdn.vn/c.jpg "}}, "https://f1.zdn.vn/c.jpg"),
+    ],
+)
+def test_an_images_url_is_read_where_zalo_or_its_clients_put_it(fields: dict, url: str) -> None:
+    message = {**PLAIN, "message_id": "m1", "caption": "chú thích", **fields}
+    update = {"event_name": "message.image.received", "message": message}
+    photo = parse_update(update, bot_id=BOT_ID, bot_name="Loa")
+    assert isinstance(photo, PhotoReceived) and photo.ref == url and photo.caption == "chú thích"
 
 
 async def test_unsupported_messages_and_a_failing_handler_do_not_stop_the_poll(

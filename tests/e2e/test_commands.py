@@ -60,8 +60,8 @@ async def test_help_lists_coordinator_commands_only_to_coordinators(world):
 async def test_the_command_menu_is_set_for_everyone_and_for_coordinators(world):
     menus = world.sandbox.commands(TOKEN)
     assert [c["command"] for c in menus["default"]] == [
-        "lich", "khaimac", "khauhieu", "baocao", "xem", "sua", "nhaplieu", "dangky", "huydangky",
-        "help",
+        "lich", "khaimac", "khauhieu", "baocao", "xem", "sua", "nhaplieu", "anh", "dangky",
+        "huydangky", "help",
         "start",
     ]  # fmt: skip
     # the coordinator's menu is set once they open a chat with the bot (/start, in the fixture)
@@ -71,7 +71,7 @@ async def test_the_command_menu_is_set_for_everyone_and_for_coordinators(world):
             break
         await asyncio.sleep(0.02)
     coordinator_menu = [c["command"] for c in menus[scope]]
-    assert coordinator_menu[11:] == [
+    assert coordinator_menu[12:] == [
         "thongbao", "lichthongbao", "huythongbao", "tiendo", "xuat", "quanly",
     ]  # fmt: skip
     assert all(c["description"] for c in menus["default"])

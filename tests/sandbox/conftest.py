@@ -20,7 +20,9 @@ async def sandbox() -> AsyncIterator[TelegramSandbox]:
 
 @pytest.fixture
 async def bot(sandbox: TelegramSandbox) -> AsyncIterator[telegram.Bot]:
-    async with telegram.Bot(TOKEN, base_url=f"{sandbox.base_url}/bot") as client:
+    async with telegram.Bot(
+        TOKEN, base_url=f"{sandbox.base_url}/bot", base_file_url=f"{sandbox.base_url}/file/bot"
+    ) as client:
         yield client
 
 
