@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.address import Address
 from bot.campaign.model import Campaign
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.channels.base import (
     BotAdded,
     BotRemoved,
@@ -82,8 +83,10 @@ class Loa:
         clock: Clock | None = None,
         notice_every: float = NOTICE_EVERY,
         public_url: str | None = None,
+        scopes: Mapping[str, Scope] | None = None,
     ) -> None:
-        """`coordinators`: whom `LOA_ADMINS` names (`telegram:123` or an `Address`);
+        """`coordinators`: whom `LOA_ADMINS` names (`telegram:123` or an `Address`); `scopes`:
+        what a scoped one of them coordinates (`platform:id` -> its parents; others: all);
         `notice_every`: seconds between two notice messages to a coordinator (`Notices`);
         `public_url`: where the web console is reached (`LOA_PUBLIC_URL`), None when it is off."""
         self.campaign = campaign
@@ -95,6 +98,7 @@ class Loa:
             Address.parse(c) if isinstance(c, str) else c for c in coordinators
         )
         self._coordinator_senders = frozenset(str(c) for c in self.coordinators)
+        self.scopes = dict(scopes or {})
         self.clock = clock or Clock()
         self.dispatcher = Dispatcher(
             db,
@@ -180,6 +184,10 @@ class Loa:
 
     def is_coordinator(self, sender: str) -> bool:
         return sender in self._coordinator_senders
+
+    def scope_of(self, sender: str) -> Scope:
+        """What a coordinator coordinates (`is_coordinator` says whether `sender` is one)."""
+        return self.scopes.get(sender, EVERYTHING)
 
     def web_link(self, path: str) -> str | None:
         """The web console's address of `path` (`/login/…`), as links in chats give it; None
@@ -274,8 +282,13 @@ class Loa:
 
     async def notify_coordinators(self, template: str, **context: Any) -> None:
         """Tell every coordinator in their private chat (chat id = user id on both platforms),
-        in a digest at most once a minute (`Notices`)."""
+        in a digest at most once a minute (`Notices`). A commune's coordinator hears only of
+        its own units (`unit` in `context`), nothing campaign-wide."""
+        unit = context.get("unit")
         for coordinator in sorted(self.coordinators):
+            scope = self.scope_of(str(coordinator))
+            if not scope.everything and not (isinstance(unit, Unit) and scope.covers(unit.parent)):
+                continue
             if coordinator.platform in self.channels:
                 self.notices.add(str(coordinator), Notice(template, context))
 

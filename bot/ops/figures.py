@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign.model import Form, FormRow
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.ops.env import Env
 from bot.stats import grammar, table
 from bot.stats.export import Export
@@ -135,10 +136,12 @@ async def place_of(env: Env, platform: str, chat_id: str) -> Place | None:
     return Place(chat.id, unit) if unit is not None else None
 
 
-async def find_unit(env: Env, code: str) -> Unit | None:
-    """The unit with this code, as a coordinator types it."""
+async def find_unit(env: Env, code: str, scope: Scope = EVERYTHING) -> Unit | None:
+    """The unit with this code, as a coordinator types it; None beyond the coordinator's
+    `scope`."""
     async with env.db.session() as session:
-        return await unit_by_code(session, code)
+        unit = await unit_by_code(session, code)
+    return unit if unit is not None and scope.covers(unit.parent) else None
 
 
 async def prompt_for(env: Env, place: Place, reply_to: str | None) -> Prompt | None:
@@ -336,11 +339,12 @@ def any_figure(form: Form, found: Sequence[tuple[str, str]]) -> bool:
 # -- the export ------------------------------------------------------------------------------------
 
 
-async def gather(env: Env) -> Export:
-    """Every unit and its answers, by the campaign's unit types, then as the units were listed."""
+async def gather(env: Env, scope: Scope = EVERYTHING) -> Export:
+    """Every unit of `scope` and its answers, by the campaign's unit types, then as the units
+    were listed."""
     campaign = env.campaign
     async with env.db.session() as session:
-        units = await chats.all_units(session)
+        units = scope.within(await chats.all_units(session), lambda unit: unit.parent)
         given = await answers.every_unit(session, env.campaign_key)
     order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
     units.sort(key=lambda u: (order.get(u.type, len(order)), u.id))  # as the office listed them
