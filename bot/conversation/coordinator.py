@@ -160,8 +160,9 @@ async def progress(ctx: ChatContext, message: InboundMessage, args: str) -> None
     found = await ops_progress.progress(ctx.env, ctx.scope_of(message.sender))
     wanted = args.strip()
     named = found.parents_named(wanted) if wanted else []
-    if not wanted and len(found.by_parent()) == 1 and found.units:  # one commune: its units
-        named = [parent for parent in [found.by_parent()[0].parent] if parent]
+    parents = found.by_parent()
+    if not named and not wanted and len(parents) == 1 and parents[0].parent:
+        named = [parents[0].parent]  # a commune's coordinator: its units, as `/tiendo NAME`
     if named:  # `/tiendo xã An Bình`: its units one by one
         found = found.within(named)
     await ctx.reply(
@@ -169,7 +170,7 @@ async def progress(ctx: ChatContext, message: InboundMessage, args: str) -> None
         "replies/progress",
         asked=wanted,
         named=named,
-        parents=[] if named else found.by_parent(),
+        parents=[] if named or len(parents) == 1 else parents,
         units=found.units,
         chats=found.chats,
         active=found.active,
