@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.address import Address
 from bot.campaign.model import Campaign
-from bot.campaign.scope import EVERYTHING, Scope
+from bot.campaign.scope import EVERYTHING, Scope, parent_code
 from bot.channels.base import (
     BotAdded,
     BotRemoved,
@@ -141,18 +141,31 @@ class Loa:
         async with self.db.session() as session:
             chats = await chats_store.active_per_platform(session)
             upcoming = await outbox.upcoming(session, self.campaign_key)
-            units = len(await chats_store.all_units(session))
+            units = await chats_store.all_units(session)
+        known = {code for unit in units if (code := parent_code(unit.parent))}
         return render(
             "run_started",
             campaign=self.campaign,
             key=self.campaign_key,
             channels=self.channels,
             chats=chats,
-            units=units,
+            units=len(units),
+            unknown=self.unknown_parents(known) if units else [],
+            parents=sorted(known),
             upcoming=upcoming,
             tz=self.campaign.tz,
             console=self.public_url if listening else None,
             listening=listening,
+        )
+
+    def unknown_parents(self, known: Collection[str]) -> list[str]:
+        """The scoped `LOA_ADMINS` entries naming a parent none of `known` is (a typo, or a
+        commune whose units are not imported yet): its coordinator would see no unit."""
+        return sorted(
+            f"{who}@{code}"
+            for who, scope in self.scopes.items()
+            for code in scope.parents or ()
+            if code not in known
         )
 
     async def stop(self) -> None:

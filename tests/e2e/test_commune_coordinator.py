@@ -117,3 +117,12 @@ async def test_notices_reach_a_commune_coordinator_about_its_units_only(commune)
     await world.registered_groups("mn-an-binh")
     notices = await world.sandbox.wait_sent(binh.id, heard + 1)
     assert notices[heard]["text"].startswith("✅ Trường Mầm non An Bình (mn-an-binh) đã đăng ký")
+
+
+async def test_loa_run_warns_of_a_commune_no_unit_belongs_to(commune):
+    world, _ = commune
+    assert "⚠️ LOA_ADMINS" not in await world.loa.summary()
+    world.loa.scopes["telegram:7"] = Scope.of("XA-AN-BIN")  # one letter short
+    said = await world.loa.summary()
+    assert "⚠️ LOA_ADMINS: telegram:7@XA-AN-BIN: không đơn vị nào thuộc xã, phường có mã này" in said
+    assert "(mã hiện có: TT-CHI-NE, XA-AN-BINH, XA-DONG-TAM, XA-KHOAN-DU)" in said
