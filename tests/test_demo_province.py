@@ -7,10 +7,10 @@ from openpyxl import load_workbook
 from bot import demo
 from bot.campaign.loader import load_units
 from bot.campaign.units import by_parent
-from bot.messages import render
 from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from tests.ops.support import VN, StillClock
+from tests.test_small_texts import demo_said
 
 LAC_THUY = load_units(demo.UNITS, demo.load_campaign(demo.CAMPAIGN))
 
@@ -46,12 +46,8 @@ async def test_the_exports_are_the_districts_by_commune_and_the_communes_own(
 
 
 def test_the_closing_words_name_the_communes_subtotals_and_the_commune_coordinator(seeds):
-    campaign = seeds["lac-thuy"]
-    said = render(
-        "demo", campaign=campaign, chats=[], report={"sent": 0, "chats": 0, "failed": 0,
-        "answered": 0, "problems": []}, files=[], start=campaign.week.start,
-        end=campaign.week.end, seconds=60, elapsed=130.4, tz=campaign.tz,
-        communes=["TT Chi Nê", "xã An Bình"], commune=demo.COMMUNE_COORDINATOR,
-    )  # fmt: skip
+    said = demo_said(
+        seeds["lac-thuy"], communes=["TT Chi Nê", "xã An Bình"], commune=demo.COMMUNE_COORDINATOR
+    )
     assert "một trang tổng cộng cho mỗi xã, thị trấn (TT Chi Nê, xã An Bình)" in said
     assert f"{demo.COMMUNE_COORDINATOR} chỉ điều phối các đơn vị của xã mình" in said

@@ -7,11 +7,10 @@ from sqlalchemy import select, update
 
 from bot.address import Address
 from bot.campaign.scope import EVERYTHING, Scope
-from bot.campaign.units import Unit as CsvUnit
 from bot.ops import announcements, chats, deliveries, figures, overview, unitlinks, units
 from bot.ops.progress import progress
 from bot.store.models import Delivery, DeliveryStatus
-from tests.ops.support import VN, bound, environment
+from tests.ops.support import VN, bound, environment, with_units
 
 PHU_THANH = Scope.of("XA-PHU-THANH")
 PHU_LAM = Scope.of("XA-PHU-LAM")
@@ -21,13 +20,13 @@ LATER = dt.datetime(2023, 10, 5, 14, tzinfo=VN)
 async def province(db):
     """Two units in xã Phú Thành, one in xã Phú Lâm, one under no commune; all registered."""
     env = environment(db)
-    rows = [
-        CsvUnit("th-pt", "Trường TH Phú Thành", "truong-hoc", "xã Phú Thành"),
-        CsvUnit("tt-pt", "TTHTCĐ Phú Thành", "tthtcd", "xã Phú Thành"),
-        CsvUnit("th-pl", "Trường TH Phú Lâm", "truong-hoc", "xã Phú Lâm"),
-        CsvUnit("pgd", "Phòng GD&ĐT", "tthtcd"),
-    ]
-    await units.import_units(env.db, rows, source="units.csv", actor="test")
+    await with_units(
+        env,
+        ("th-pt", "truong-hoc", "xã Phú Thành"),
+        ("tt-pt", "tthtcd", "xã Phú Thành"),
+        ("th-pl", "truong-hoc", "xã Phú Lâm"),
+        ("pgd", "tthtcd"),
+    )
     for n, code in enumerate(["th-pt", "tt-pt", "th-pl", "pgd"]):
         await bound(env, code, f"-100{n}")
     return env
@@ -81,14 +80,8 @@ async def test_a_communes_broadcast_reaches_its_chats_and_later_ones_of_it_only(
     assert all(row.announcement.scope == PHU_THANH for row in rows)
 
     # a chat of each commune registers later: only Phú Thành's joins the scheduled news
-    await units.import_units(
-        env.db,
-        [
-            CsvUnit("mn-pt", "Trường MN Phú Thành", "truong-hoc", "xã Phú Thành"),
-            CsvUnit("mn-pl", "Trường MN Phú Lâm", "truong-hoc", "xã Phú Lâm"),
-        ],
-        source="units.csv",
-        actor="test",
+    await with_units(
+        env, ("mn-pt", "truong-hoc", "xã Phú Thành"), ("mn-pl", "truong-hoc", "xã Phú Lâm")
     )
     await bound(env, "mn-pt", "-2001")
     await bound(env, "mn-pl", "-2002")

@@ -16,11 +16,10 @@ from bot.ops import announcements, signin
 from bot.ops import units as unit_ops
 from bot.ops.signin import TicketKind
 from bot.store.models import Delivery
-from bot.web.app import serve
 from bot.web.console import Console
 from tests.conftest import SCHEDULES
 from tests.ops.support import bound
-from tests.web.conftest import ADMIN, csrf_of
+from tests.web.conftest import ADMIN, csrf_of, served
 from tests.web.test_announcements_page import COMPOSED, form_of
 
 COMMUNE = "zalo:xa-an-binh"
@@ -32,19 +31,10 @@ TOKEN = "api-token-for-tests"
 @pytest.fixture
 async def web(env) -> AsyncIterator[str]:
     """The console with a district coordinator and xã An Bình's."""
-    console = Console(
-        env,
-        frozenset({ADMIN, COMMUNE}),
-        "http://127.0.0.1",
-        api_token=TOKEN,
-        scopes={COMMUNE: Scope.of("XA-AN-BINH")},
-    )
-    runner = await serve(console, "127.0.0.1", 0)
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
+    scopes = {COMMUNE: Scope.of("XA-AN-BINH")}
+    console = Console(env, frozenset({ADMIN, COMMUNE}), "http://127.0.0.1", TOKEN, scopes)
+    async with served(console) as address:
+        yield address
 
 
 @pytest.fixture
