@@ -59,6 +59,8 @@ async def lac_thuy(env) -> dict[str, int]:
 async def test_the_overview_and_its_numbers_are_the_communes(commune, coordinator, lac_thuy):
     page = (await commune.get("/")).text
     assert "xã An Bình" in page and "TT Chi Nê" not in page and "xã Đồng Tâm" not in page
+    assert "Xã, phường: XA-AN-BINH</span>" in page
+    assert "Xã, phường:" not in (await coordinator.get("/")).text
     assert (await commune.get("/api/progress")).json()["units"] == 2
     assert (await coordinator.get("/api/progress")).json()["units"] == 6
     async with httpx.AsyncClient(base_url=str(commune.base_url)) as api:
