@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.address import Address
 from bot.campaign.model import Campaign
+from bot.campaign.scope import EVERYTHING, Scope, parent_code
 from bot.channels.base import (
     BotAdded,
     BotRemoved,
@@ -92,8 +93,10 @@ class Loa:
         notice_every: float = NOTICE_EVERY,
         public_url: str | None = None,
         photos: PhotoSettings | None = None,
+        scopes: Mapping[str, Scope] | None = None,
     ) -> None:
-        """`coordinators`: whom `LOA_ADMINS` names (`telegram:123` or an `Address`);
+        """`coordinators`: whom `LOA_ADMINS` names (`telegram:123` or an `Address`); `scopes`:
+        what a scoped one of them coordinates (`platform:id` -> its parents; others: all);
         `notice_every`: seconds between two notice messages to a coordinator (`Notices`);
         `public_url`: where the web console is reached (`LOA_PUBLIC_URL`), None when it is off;
         `photos`: where units' photos are kept, how many and how large (`LOA_PHOTOS_*`)."""
@@ -106,6 +109,7 @@ class Loa:
             Address.parse(c) if isinstance(c, str) else c for c in coordinators
         )
         self._coordinator_senders = frozenset(str(c) for c in self.coordinators)
+        self.scopes = dict(scopes or {})
         self.clock = clock or Clock()
         self.dispatcher = Dispatcher(
             db,
@@ -150,18 +154,31 @@ class Loa:
         async with self.db.session() as session:
             chats = await chats_store.active_per_platform(session)
             upcoming = await outbox.upcoming(session, self.campaign_key)
-            units = len(await chats_store.all_units(session))
+            units = await chats_store.all_units(session)
+        known = {code for unit in units if (code := parent_code(unit.parent))}
         return render(
             "run_started",
             campaign=self.campaign,
             key=self.campaign_key,
             channels=self.channels,
             chats=chats,
-            units=units,
+            units=len(units),
+            unknown=self.unknown_parents(known) if units else [],
+            parents=sorted(known),
             upcoming=upcoming,
             tz=self.campaign.tz,
             console=self.public_url if listening else None,
             listening=listening,
+        )
+
+    def unknown_parents(self, known: Collection[str]) -> list[str]:
+        """The scoped `LOA_ADMINS` entries naming a parent none of `known` is (a typo, or a
+        commune whose units are not imported yet): its coordinator would see no unit."""
+        return sorted(
+            f"{who}@{code}"
+            for who, scope in self.scopes.items()
+            for code in scope.parents or ()
+            if code not in known
         )
 
     async def stop(self) -> None:
@@ -193,6 +210,10 @@ class Loa:
 
     def is_coordinator(self, sender: str) -> bool:
         return sender in self._coordinator_senders
+
+    def scope_of(self, sender: str) -> Scope:
+        """What a coordinator coordinates (`is_coordinator` says whether `sender` is one)."""
+        return self.scopes.get(sender, EVERYTHING)
 
     def web_link(self, path: str) -> str | None:
         """The web console's address of `path` (`/login/…`), as links in chats give it; None
@@ -290,8 +311,13 @@ class Loa:
 
     async def notify_coordinators(self, template: str, **context: Any) -> None:
         """Tell every coordinator in their private chat (chat id = user id on both platforms),
-        in a digest at most once a minute (`Notices`)."""
+        in a digest at most once a minute (`Notices`). A commune's coordinator hears only of
+        its own units (`unit` in `context`), nothing campaign-wide."""
+        unit = context.get("unit")
         for coordinator in sorted(self.coordinators):
+            scope = self.scope_of(str(coordinator))
+            if not scope.everything and not (isinstance(unit, Unit) and scope.covers(unit.parent)):
+                continue
             if coordinator.platform in self.channels:
                 self.notices.add(str(coordinator), Notice(template, context))
 

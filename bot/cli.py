@@ -411,7 +411,7 @@ def _web_link(args: argparse.Namespace) -> int:
 def _coordinator(given: str, admins: frozenset[str]) -> str:
     """`telegram:123` as LOA_ADMINS has it; `Invalid` when it is not an address or not listed."""
     try:
-        holder = str(Address.parse(given))
+        holder = str(Address.parse(given.partition("@")[0]))  # as LOA_ADMINS may scope it
     except ValueError:
         raise Invalid([Problem((), "web_link_address", {"value": given})]) from None
     if holder not in admins:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from bot.address import Address
+from bot.campaign.scope import EVERYTHING, Scope, parent_code
 from bot.channels.defaults import (
     DEFAULT_WEBHOOK_HOST,
     TELEGRAM_API,
@@ -51,6 +52,8 @@ class Settings:
     zalo_token: str | None = field(default=None, repr=False)
     zalo_api_base_url: str = ZALO_API
     admins: frozenset[str] = field(default_factory=frozenset)  # "telegram:123", "zalo:abc"
+    # a scoped coordinator's parents (`zalo:abc@XA-PHU-THANH`); one absent coordinates everything
+    scopes: Mapping[str, Scope] = field(default_factory=dict, hash=False)
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_host: str = DEFAULT_WEBHOOK_HOST  # where the webhook servers listen, behind the proxy
@@ -91,6 +94,7 @@ class Settings:
             return (values.get(name) or "").strip() or None
 
         campaign = get("LOA_CAMPAIGN")
+        coordinators = parse_coordinators(get("LOA_ADMINS") or "")
         web_host = get("LOA_WEB_HOST") or DEFAULT_WEB_HOST
         web_port = _port(get("LOA_WEB_PORT"), "LOA_WEB_PORT") or DEFAULT_WEB_PORT
         return cls(
@@ -99,7 +103,8 @@ class Settings:
             telegram_api_base_url=(get("TELEGRAM_API_BASE_URL") or TELEGRAM_API).rstrip("/"),
             zalo_token=get("ZALO_BOT_TOKEN"),
             zalo_api_base_url=(get("ZALO_API_BASE_URL") or ZALO_API).rstrip("/"),
-            admins=parse_admins(get("LOA_ADMINS") or ""),
+            admins=frozenset(str(a) for a in coordinators),
+            scopes={str(a): scope for a, scope in coordinators.items() if not scope.everything},
             webhook_url=get("WEBHOOK_URL"),
             webhook_secret=_webhook_secret(
                 get("WEBHOOK_SECRET"), get("WEBHOOK_URL") or get("ZALO_WEBHOOK_URL")
@@ -143,6 +148,10 @@ class Settings:
         """`admins` as addresses (`admins` keeps the `platform:id` text its readers compare)."""
         return frozenset(Address.parse(admin) for admin in self.admins)
 
+    def scope_of(self, admin: str) -> Scope:
+        """What `admin` (`platform:id`, one of `admins`) coordinates."""
+        return self.scopes.get(admin, EVERYTHING)
+
     def telegram_limits(self) -> TelegramLimits:
         return TelegramLimits(
             self.telegram_rate_overall, self.telegram_rate_group, self.telegram_rate_private
@@ -152,19 +161,33 @@ class Settings:
         return ZaloLimits(self.zalo_rate_overall, self.zalo_rate_chat)
 
 
-def parse_addresses(text: str) -> frozenset[Address]:
-    """`telegram:123, zalo:abc` (commas or semicolons) -> those addresses; `Invalid` names the
-    first entry that is not one."""
-    addresses = set()
+def parse_coordinators(text: str) -> dict[Address, Scope]:
+    """`telegram:123, zalo:abc@XA-PHU-THANH` (commas or semicolons) -> each coordinator and what
+    they coordinate: the units of the parent after `@`, everything without one. Someone listed
+    twice coordinates both; listed once without a parent, everything. `Invalid` names the first
+    entry that is not one."""
+    found: dict[Address, Scope] = {}
     for entry in text.replace(";", ",").split(","):
         entry = entry.strip()
         if not entry:
             continue
+        who, at, parent = entry.partition("@")
+        code = parent_code(parent)
         try:
-            addresses.add(Address.parse(entry))
+            address = Address.parse(who)
         except ValueError:
             raise Invalid([Problem(("LOA_ADMINS",), "admins_format", {"entry": entry})]) from None
-    return frozenset(addresses)
+        if at and (code is None or code != parent.strip()):
+            problem = Problem(("LOA_ADMINS",), "admins_scope", {"entry": entry, "code": code})
+            raise Invalid([problem])
+        scope = Scope(frozenset({code})) if code else EVERYTHING
+        found[address] = found[address] | scope if address in found else scope
+    return found
+
+
+def parse_addresses(text: str) -> frozenset[Address]:
+    """`telegram:123, zalo:abc@XA` -> those addresses (`parse_coordinators` without scopes)."""
+    return frozenset(parse_coordinators(text))
 
 
 def parse_admins(text: str) -> frozenset[str]:

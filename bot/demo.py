@@ -7,8 +7,12 @@ Telegram, and a centre director's private chat on Zalo. Loa sends the ceremony n
 week's messages and reminders; the coordinator broadcasts and checks progress; one school removes
 the bot. When the week is over the form goes out in parts and the units answer (a reply with
 `MÃ: SỐ` lines, /baocao questions, a correction with /sua, a refused figure); the next reminder
-goes only to units still missing figures, and the coordinator gets the table with /xuat. Then
-a transcript per chat, and the exports written to `var/demo/`. Everything runs for real:
+goes only to units still missing figures, and the coordinator gets the table with /xuat. The
+units are a district's in four communes (a township and three communes); xã An Bình's official
+coordinates its two units from Zalo (`LOA_ADMINS` `zalo:ID@XA-AN-BINH`): hears of their
+registrations only, and asks /tiendo and /xuat, which show its units alone. Then a transcript per
+chat, and the exports written to `var/demo/`: the district's, with a subtotal sheet per commune,
+and xã An Bình's. Everything runs for real:
 python-telegram-bot and Loa's Zalo client over HTTP to the sandboxes, SQLite, the outbox. The exit
 status says whether every message arrived where it should, once.
 
@@ -39,6 +43,7 @@ from sqlalchemy import select
 
 from bot.app import Loa
 from bot.campaign.loader import load_campaign, load_units
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.campaign.timeline import timeline
 from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel
@@ -48,13 +53,14 @@ from bot.delivery.clock import CompressedClock
 from bot.delivery.notices import EVERY as NOTICE_EVERY
 from bot.documents.formats import FORMATS, writer
 from bot.messages import render
-from bot.ops import signin
+from bot.ops import exports, signin
 from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from bot.ops.figures import gather
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.sandbox.zalo import ZaloSandbox
 from bot.service import Site, console_of, web_console
+from bot.stats.export import Export
 from bot.store.db import Database
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
 
@@ -64,6 +70,8 @@ UNITS = ROOT / "schedules" / "units" / "lac-thuy.csv"
 TOKEN = "100200300:demo-token"
 ZALO_TOKEN = "4004004004:demo-zalo-token"
 COORDINATOR = "Cô Lan (Phòng GD&ĐT)"
+COMMUNE_COORDINATOR = "Anh Bình (UBND xã An Bình)"  # on Zalo, coordinates xã An Bình's units
+COMMUNE = Scope.of("XA-AN-BINH")
 PRINCIPALS = ["Thầy Hùng", "Cô Thu", "Cô Mai", "Thầy Dũng", "Anh Tuấn", "Chị Lan Anh"]
 PRIVATE_UNIT = "mn-an-binh"  # served through its principal's private chat
 ZALO_UNIT = "tthtcd-dong-tam"  # served on Zalo, in its director's private chat
@@ -103,6 +111,7 @@ class Demo:
         self.order = itertools.count()
         self.seen = dict.fromkeys(self.sandboxes, 0)  # messages the observer has dated
         self.coordinator = self.person("telegram", COORDINATOR)
+        self.commune = self.person("zalo", COMMUNE_COORDINATOR)
         self.last_message = time.monotonic()
 
     def person(self, platform: str, name: str) -> int | str:
@@ -169,10 +178,12 @@ class Demo:
         async with self.db.session() as session:
             units = list(await session.scalars(select(Unit).order_by(Unit.id)))
         coordinator: Where = ("telegram", self.coordinator)
+        commune: Where = ("zalo", self.commune)
         telegram = self.sandboxes["telegram"]
         people: dict[str, int | str] = {}
         async with self.scene(28, 9, 14):
             await self.say(coordinator, self.coordinator, "/start")
+            await self.say(commune, self.commune, "/start")
             for number, (unit, name) in enumerate(zip(units, PRINCIPALS, strict=True)):
                 platform = "zalo" if unit.code == ZALO_UNIT else "telegram"
                 principal = people[unit.code] = self.person(platform, name)
@@ -207,6 +218,8 @@ class Demo:
             await self.say(coordinator, self.coordinator, "/tiendo")
             await self.say(coordinator, self.coordinator, "/xuat", answers=2)  # "wait", the file
             await self.say(coordinator, self.coordinator, "/quanly")
+            await self.say(commune, self.commune, "/tiendo")  # xã An Bình's units, one by one
+            await self.say(commune, self.commune, "/xuat")  # a link: Zalo sends no files
 
     async def answers(self, units: list[Unit], people: dict[str, int | str]) -> None:
         """The form went out at 7h00: three units answer, each its own way."""
@@ -314,17 +327,19 @@ class Demo:
         }
 
 
-async def export(env: Env) -> list[Path]:
-    """The table, the long form and the report, as a coordinator would take them."""
+async def export(env: Env) -> tuple[list[Path], Export]:
+    """The table, the long form and the report, as the district's coordinator would take them,
+    then the table as xã An Bình's would; and the district's export (its communes)."""
     EXPORTS.mkdir(parents=True, exist_ok=True)
-    exported = await gather(env)
+    district, commune = await gather(env), await gather(env, COMMUNE)
+    tables = [(district, EVERYTHING, fmt) for fmt in FORMATS] + [(commune, COMMUNE, "xlsx")]
     paths = []
-    for fmt in FORMATS:
-        path = EXPORTS / f"tong-hop-{env.campaign_key}.{fmt}"
+    for exported, scope, fmt in tables:
+        path = EXPORTS / exports.file_name(env, fmt, scope)
         with path.open("wb") as out:
             writer(fmt)(exported, out)
         paths.append(path)
-    return paths
+    return paths, district
 
 
 def _document(message: dict[str, Any]) -> str:
@@ -384,6 +399,7 @@ async def run(
             campaign = load_campaign(CAMPAIGN)
             await unit_ops.import_units(db, load_units(UNITS, campaign), UNITS.name, actor="demo")
             demo = Demo(telegram, zalo, db, seconds)
+            commune = f"zalo:{demo.commune}"
             channels: dict[str, Channel] = {
                 "telegram": TelegramChannel(TOKEN, api_base_url=telegram.base_url),
                 "zalo": ZaloChannel(ZALO_TOKEN, api_base_url=zalo.base_url, poll_timeout=1),
@@ -393,7 +409,8 @@ async def run(
                 "lac-thuy-2023",
                 db,
                 channels,
-                coordinators=frozenset({f"telegram:{demo.coordinator}"}),
+                coordinators=frozenset({f"telegram:{demo.coordinator}", commune}),
+                scopes={commune: COMMUNE},
                 clock=demo.clock,
                 # a minute of the campaign's time between notice digests, as in real life
                 notice_every=NOTICE_EVERY / demo.clock.factor,
@@ -414,7 +431,7 @@ async def run(
                 await serving.aclose()  # Loa stops, the console closes: the campaign is over
             demo.clock.pause()  # from here the campaign's time stands still
             report = await demo.report()
-            files = await export(Env(db, campaign, "lac-thuy-2023", demo.clock))
+            files, district = await export(Env(db, campaign, "lac-thuy-2023", demo.clock))
             print(
                 render(
                     "demo",
@@ -422,6 +439,8 @@ async def run(
                     chats=await demo.transcript(),
                     report=report,
                     files=files,
+                    communes=[group.parent for group in district.groups if group.parent],
+                    commune=COMMUNE_COORDINATOR,
                     start=demo.clock.start,
                     end=demo.end,
                     seconds=seconds,

@@ -125,6 +125,7 @@ def build(settings: Settings) -> Loa:
         settings.admins,
         public_url=settings.public_url if settings.web else None,
         photos=settings.photos,
+        scopes=settings.scopes,
     )
 
 
@@ -132,7 +133,7 @@ def console_of(loa: Loa, site: Site) -> Console:
     """The web console over `loa`'s operations, for its coordinators."""
     assert loa.public_url is not None, "a Loa serving the web knows its public address"
     coordinators = frozenset(str(c) for c in loa.coordinators)
-    return Console(loa.env, coordinators, loa.public_url, site.api_token)
+    return Console(loa.env, coordinators, loa.public_url, site.api_token, loa.scopes)
 
 
 @contextlib.asynccontextmanager

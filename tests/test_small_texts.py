@@ -78,13 +78,17 @@ def test_a_report_reminder_before_the_form_is_posted_says_when_it_comes(seeds):
         assert "Trả lời các tin nhắn số liệu của Loa" in later
 
 
-def test_the_demo_says_how_long_it_took_and_the_docs_agree(seeds):
-    campaign = seeds["lac-thuy"]
-    banner = render(
-        "demo", campaign=campaign, chats=[], report={"sent": 0, "chats": 0, "failed": 0,
-        "answered": 0, "problems": []}, files=[], start=campaign.week.start,
-        end=campaign.week.end, seconds=60, elapsed=130.4, tz=campaign.tz,
+def demo_said(campaign, **more) -> str:
+    """The demo's closing words for a run without chats or problems, 60 s long, 130.4 s taken."""
+    nothing = {"sent": 0, "chats": 0, "failed": 0, "answered": 0, "problems": []}
+    return render(
+        "demo", campaign=campaign, chats=[], report=nothing, files=[], start=campaign.week.start,
+        end=campaign.week.end, seconds=60, elapsed=130.4, tz=campaign.tz, **more,
     )  # fmt: skip
+
+
+def test_the_demo_says_how_long_it_took_and_the_docs_agree(seeds):
+    banner = demo_said(seeds["lac-thuy"])
     assert "trong 60 giây đồng hồ chiến dịch" in banner
     assert "cả bản chạy thử mất 2 phút 10 giây" in banner
     makefile = (ROOT / "Makefile").read_text()

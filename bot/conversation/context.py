@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bot.address import Address
 from bot.campaign.model import Campaign
+from bot.campaign.scope import Scope
 from bot.channels.base import Channel, InboundMessage
 from bot.ops.env import Env
 from bot.ops.registration import Registrar
@@ -29,6 +30,10 @@ class ChatContext(Protocol):
         ...
 
     def is_coordinator(self, sender: str) -> bool: ...
+
+    def scope_of(self, sender: str) -> Scope:
+        """The units a coordinator coordinates: all of them, or their parents' (`LOA_ADMINS`)."""
+        ...
 
     def web_link(self, path: str) -> str | None:
         """Where `path` of the web console is reached (`LOA_PUBLIC_URL` + path), for links in

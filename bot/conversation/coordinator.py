@@ -23,7 +23,7 @@ from bot.channels.base import ChatType, InboundMessage
 from bot.documents.formats import FORMATS, written
 from bot.errors import SendError, Unsupported
 from bot.messages import render
-from bot.ops import announcements, signin
+from bot.ops import announcements, exports, signin
 from bot.ops import progress as ops_progress
 from bot.ops.figures import gather
 from bot.ops.signin import TicketKind
@@ -111,7 +111,12 @@ async def broadcast(ctx: ChatContext, message: InboundMessage, args: str) -> Non
         await ctx.reply(message, f"replies/{asked.problem}", asked=asked)
         return
     done = await announcements.broadcast(
-        ctx.env, asked.text, asked.types, asked.at, actor=message.sender
+        ctx.env,
+        asked.text,
+        asked.types,
+        asked.at,
+        actor=message.sender,
+        scope=ctx.scope_of(message.sender),
     )
     if asked.at is not None:
         await ctx.reply(message, "replies/broadcast_scheduled", asked=asked, count=done.count)
@@ -124,7 +129,7 @@ async def broadcast(ctx: ChatContext, message: InboundMessage, args: str) -> Non
 
 async def scheduled(ctx: ChatContext, message: InboundMessage, args: str) -> None:
     """/lichthongbao: announcements waiting for their time."""
-    waiting = await announcements.scheduled(ctx.env)
+    waiting = await announcements.scheduled(ctx.env, ctx.scope_of(message.sender))
     await ctx.reply(message, "replies/scheduled_list", waiting=waiting, tz=ctx.campaign.tz)
 
 
@@ -136,7 +141,8 @@ async def cancel_scheduled(ctx: ChatContext, message: InboundMessage, args: str)
         return
     cancelled = 0
     if number.isdigit():
-        cancelled = await announcements.cancel(ctx.env, int(number), actor=message.sender)
+        scope = ctx.scope_of(message.sender)
+        cancelled = await announcements.cancel(ctx.env, int(number), message.sender, scope)
     await ctx.reply(message, "replies/scheduled_cancelled", number=number, count=cancelled)
 
 
@@ -149,10 +155,14 @@ async def _report(ctx: ChatContext, message: InboundMessage, ids: Sequence[int])
 
 async def progress(ctx: ChatContext, message: InboundMessage, args: str) -> None:
     """Who receives Loa's messages, and who has sent their figures: complete, partial, silent;
-    by parent (commune, ward) when units name one, the units of one with `/tiendo NAME`."""
-    found = await ops_progress.progress(ctx.env)
+    by parent (commune, ward) when units name one, the units of one with `/tiendo NAME`. A
+    commune's coordinator sees its units one by one."""
+    found = await ops_progress.progress(ctx.env, ctx.scope_of(message.sender))
     wanted = args.strip()
     named = found.parents_named(wanted) if wanted else []
+    parents = found.by_parent()
+    if not named and not wanted and len(parents) == 1 and parents[0].parent:
+        named = [parents[0].parent]  # a commune's coordinator: its units, as `/tiendo NAME`
     if named:  # `/tiendo xã An Bình`: its units one by one
         found = found.within(named)
     await ctx.reply(
@@ -160,7 +170,7 @@ async def progress(ctx: ChatContext, message: InboundMessage, args: str) -> None
         "replies/progress",
         asked=wanted,
         named=named,
-        parents=[] if named else found.by_parent(),
+        parents=[] if named or len(parents) == 1 else parents,
         units=found.units,
         chats=found.chats,
         active=found.active,
@@ -206,9 +216,10 @@ async def export(ctx: ChatContext, message: InboundMessage, args: str) -> None:
         await ctx.reply(message, "replies/export_unsupported", fmt=fmt)
         return
     await ctx.reply(message, "replies/export_started")  # a big table takes a few seconds
-    exported = await gather(ctx.env)
+    scope = ctx.scope_of(message.sender)
+    exported = await gather(ctx.env, scope)
     content = await asyncio.to_thread(written, exported, fmt)
-    name = f"tong-hop-{ctx.env.campaign_key}.{fmt}"
+    name = exports.file_name(ctx.env, fmt, scope)
     caption = render("replies/export_caption", campaign=ctx.campaign, export=exported)
     try:
         await channel.send_document(message.chat_id, name, content, caption)

@@ -83,7 +83,8 @@ async def unregister(ctx: ChatContext, message: InboundMessage, args: str) -> No
 
 
 async def _unregister_unit(ctx: ChatContext, message: InboundMessage, code: str) -> None:
-    done = await chats.unregister_unit(ctx.env, code, _person(message))
+    scope = ctx.scope_of(message.sender)
+    done = await chats.unregister_unit(ctx.env, code, _person(message), scope)
     await ctx.reply(
         message, "replies/unit_unregistered", code=code, unit=done.unit, chats=done.chats
     )

@@ -94,7 +94,7 @@ async def show(ctx: ChatContext, message: InboundMessage, args: str) -> None:
         return
     code = args.strip()
     if code and ctx.is_coordinator(message.sender):
-        unit = await figures.find_unit(ctx.env, code)
+        unit = await figures.find_unit(ctx.env, code, ctx.scope_of(message.sender))
         if unit is None:
             await ctx.reply(message, "replies/unknown_unit", code=code)
             return

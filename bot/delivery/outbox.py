@@ -14,11 +14,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, true, update
+from sqlalchemy import Select, and_, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign import units as core
 from bot.campaign.model import Campaign
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.campaign.timeline import Delivery as TimelineDelivery
 from bot.campaign.timeline import Kind, timeline, useful_until
 from bot.channels.base import clean_text
@@ -118,6 +119,8 @@ async def _join_announcements(
             continue
         if announcement.types and target.unit.type not in announcement.types:
             continue
+        if not announcement.scope.covers(target.unit.parent):  # a commune's news stays there
+            continue
         if await session.scalar(select(Delivery.id).where(Delivery.key == key)) is None:
             session.add(
                 Delivery(
@@ -178,11 +181,14 @@ async def broadcast(
     types: Collection[str],
     at: dt.datetime,
     tz: dt.tzinfo = dt.UTC,
+    scope: Scope = EVERYTHING,
 ) -> list[Delivery]:
-    """A coordinator's announcement: one row per active registered chat of `types` (or all).
-    Its text is cleaned here, at the door, of what no database stores alike (NUL)."""
+    """A coordinator's announcement: one row per active registered chat of `types` (or all) of
+    the units of `scope`. Its text is cleaned here, at the door, of what no database stores
+    alike (NUL)."""
     text = clean_text(text)
     reference = f"broadcast-{uuid.uuid4().hex[:12]}"
+    payload = Announcement.by(scope, text, tuple(types)).to_json()
     rows = [
         Delivery(
             key=delivery_key(campaign_key, Kind.ANNOUNCEMENT, reference, target.chat),
@@ -193,9 +199,10 @@ async def broadcast(
             unit_id=target.unit.id,
             due_at=at,
             expires_at=_end_of_day(at, tz),  # news of the day: stale tomorrow
-            payload=Announcement(text, tuple(types)).to_json(),
+            payload=payload,
         )
         for target in await active_unit_chats(session, types)
+        if scope.covers(target.unit.parent)
     ]
     session.add_all(rows)
     await session.flush()
@@ -362,7 +369,9 @@ class Scheduled:
     text: str
 
 
-async def scheduled_broadcasts(session: AsyncSession) -> list[Scheduled]:
+async def scheduled_broadcasts(session: AsyncSession, scope: Scope = EVERYTHING) -> list[Scheduled]:
+    """The announcements waiting, of coordinators whose units are all `scope`'s (a commune's
+    coordinator does not see the province's)."""
     rows = await session.execute(
         select(Delivery.reference, func.min(Delivery.id), func.min(Delivery.due_at), func.count())
         .where(Delivery.status == DeliveryStatus.PENDING, Delivery.payload.is_not(None))
@@ -374,14 +383,17 @@ async def scheduled_broadcasts(session: AsyncSession) -> list[Scheduled]:
         row = await session.get(Delivery, first)
         announcement = row.announcement if row is not None else None
         assert announcement is not None  # rows with a payload are announcements
-        found.append(Scheduled(first, at, count, announcement.text))
+        if announcement.scope <= scope:
+            found.append(Scheduled(first, at, count, announcement.text))
     return found
 
 
-async def cancel_broadcast(session: AsyncSession, number: int) -> int:
-    """Cancel the pending rows of the announcement `number` names; how many were cancelled."""
+async def cancel_broadcast(session: AsyncSession, number: int, scope: Scope = EVERYTHING) -> int:
+    """Cancel the pending rows of the announcement `number` names, if a coordinator of `scope`
+    may (its maker's units are all `scope`'s); how many were cancelled."""
     first = await session.get(Delivery, number)
-    if first is None or first.payload is None:
+    announcement = first.announcement if first is not None else None
+    if first is None or announcement is None or not announcement.scope <= scope:
         return 0
     cancelled = await rowcount(
         session,
@@ -392,11 +404,17 @@ async def cancel_broadcast(session: AsyncSession, number: int) -> int:
     return cancelled
 
 
-async def statuses(session: AsyncSession, campaign_key: str) -> dict[tuple[str, str], Counter[str]]:
-    """How each delivery of the campaign went, over all its chats: (kind, reference) -> counts."""
+async def statuses(
+    session: AsyncSession, campaign_key: str, units: Select[int] | None = None
+) -> dict[tuple[str, str], Counter[str]]:
+    """How each delivery of the campaign went, over all its chats (those of `units`' ids when
+    given): (kind, reference) -> counts."""
+    mine = [Delivery.campaign == campaign_key]
+    if units is not None:
+        mine.append(Delivery.unit_id.in_(units))
     rows = await session.execute(
         select(Delivery.kind, Delivery.reference, Delivery.status, func.count())
-        .where(Delivery.campaign == campaign_key)
+        .where(*mine)
         .group_by(Delivery.kind, Delivery.reference, Delivery.status)
     )
     found: dict[tuple[str, str], Counter[str]] = {}

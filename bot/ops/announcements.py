@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.campaign import units as core
 from bot.campaign.model import Campaign
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.delivery import outbox
 from bot.delivery.outbox import Scheduled
 from bot.ops import signin
@@ -93,11 +94,13 @@ async def broadcast(
     actor: str,
     *,
     once: str | None = None,
+    scope: Scope = EVERYTHING,
 ) -> Announced:
     """Announce `text` to every active registered chat of the units of `audiences` (all units
-    when empty), now or at `at` (checked beforehand with `timing_problem`). With `once` (a key
-    from `one_time_key` for `actor`), the key is spent in the same transaction: a second
-    broadcast with it raises `AlreadySent` and sends nothing."""
+    when empty) that `scope` covers, now or at `at` (checked beforehand with `timing_problem`).
+    A scoped coordinator's announcement stays with their units, later chats included. With
+    `once` (a key from `one_time_key` for `actor`), the key is spent in the same transaction: a
+    second broadcast with it raises `AlreadySent` and sends nothing."""
     async with env.db.session() as session, session.begin():
         now = env.clock.now()
         if once is not None and not await signin.spend(
@@ -106,22 +109,25 @@ async def broadcast(
             raise AlreadySent
         due = at or now
         types = list(audiences)
-        rows = await outbox.broadcast(session, env.campaign_key, text, types, due, env.campaign.tz)
+        rows = await outbox.broadcast(
+            session, env.campaign_key, text, types, due, env.campaign.tz, scope
+        )
         audit.record(session, actor, "broadcast", count=len(rows), types=types)
     return Announced(tuple(row.id for row in rows), at)
 
 
-async def scheduled(env: Env) -> list[Scheduled]:
-    """The announcements waiting for their time, soonest first; `number` names each."""
+async def scheduled(env: Env, scope: Scope = EVERYTHING) -> list[Scheduled]:
+    """The announcements waiting for their time, soonest first; `number` names each. A scoped
+    coordinator sees those made for units all theirs."""
     async with env.db.session() as session:
-        return await outbox.scheduled_broadcasts(session)
+        return await outbox.scheduled_broadcasts(session, scope)
 
 
-async def cancel(env: Env, number: int, actor: str) -> int:
+async def cancel(env: Env, number: int, actor: str, scope: Scope = EVERYTHING) -> int:
     """Cancel the announcement `number` names; how many of its deliveries were still waiting
-    (0: no such announcement, or it has gone)."""
+    (0: no such announcement, it has gone, or it reaches beyond `scope`)."""
     async with env.db.session() as session, session.begin():
-        cancelled = await outbox.cancel_broadcast(session, number)
+        cancelled = await outbox.cancel_broadcast(session, number, scope)
         if cancelled:
             audit.record(session, actor, "broadcast_cancelled", number=number)
     return cancelled
@@ -179,10 +185,11 @@ class Reach:
     example: core.Unit | None
 
 
-async def reach(env: Env, audiences: Collection[str]) -> Reach:
-    """The active registered chats of the units of `audiences` (all when empty)."""
+async def reach(env: Env, audiences: Collection[str], scope: Scope = EVERYTHING) -> Reach:
+    """The active registered chats of the units of `audiences` (all when empty) in `scope`."""
     async with env.db.session() as session:
-        targets = await active_unit_chats(session, list(audiences))
+        found = await active_unit_chats(session, list(audiences))
+    targets = [target for target in found if scope.covers(target.unit.parent)]
     example = outbox.as_core(targets[0].unit) if targets else None
     return Reach(len(targets), example)
 
@@ -199,12 +206,15 @@ class Found:
     ids: tuple[int, ...]
 
 
-async def find(env: Env, number: int) -> Found | None:
-    """The announcement `number` names; None when there is none of this campaign."""
+async def find(env: Env, number: int, scope: Scope = EVERYTHING) -> Found | None:
+    """The announcement `number` names; None when there is none of this campaign, or it was
+    made for units beyond `scope`."""
     async with env.db.session() as session:
         row = await session.get(Delivery, number)
         announcement = row.announcement if row is not None else None
         if row is None or announcement is None or row.campaign != env.campaign_key:
+            return None
+        if not announcement.scope <= scope:
             return None
         rows = (
             await session.execute(
@@ -217,7 +227,7 @@ async def find(env: Env, number: int) -> Found | None:
     return Found(ids[0], min(at for _, at in rows), announcement.text, announcement.types, ids)
 
 
-async def outcome_of(env: Env, number: int) -> Outcome | None:
-    """How the announcement `number` names stands; None when there is none."""
-    found = await find(env, number)
+async def outcome_of(env: Env, number: int, scope: Scope = EVERYTHING) -> Outcome | None:
+    """How the announcement `number` names stands; None when there is none (in `scope`)."""
+    found = await find(env, number, scope)
     return await outcome(env, found.ids) if found is not None else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from bot.address import Address
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.delivery import outbox
 from bot.ops import unitlinks
 from bot.ops.env import Env
@@ -82,10 +83,14 @@ class UnitUnregistered:
         return [Address(c.platform, c.external_id) for c in self.chats if c.active]
 
 
-async def unregister_unit(env: Env, code: str, by: Address) -> UnitUnregistered:
-    """Unbind every chat of the unit `code` (a coordinator revoking a leaked code)."""
+async def unregister_unit(
+    env: Env, code: str, by: Address, scope: Scope = EVERYTHING
+) -> UnitUnregistered:
+    """Unbind every chat of the unit `code` (a coordinator revoking a leaked code); a unit
+    beyond `scope` is as none."""
     async with env.db.session() as session, session.begin():
         unit = await unit_by_code(session, code)
+        unit = unit if unit is not None and scope.covers(unit.parent) else None
         bound = await store.chats_of(session, unit) if unit else []
         for chat in bound:
             store.unbind(chat)

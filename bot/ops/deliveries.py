@@ -10,7 +10,9 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import aliased
 
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.ops.env import Env
+from bot.ops.scoping import kept, unit_ids
 from bot.store import audit
 from bot.store.models import Chat, Delivery, DeliveryStatus, Unit
 
@@ -44,26 +46,32 @@ class Timeline:
 
 
 async def timeline(
-    env: Env, status: DeliveryStatus | None = None, offset: int = 0, limit: int = PAGE
+    env: Env,
+    status: DeliveryStatus | None = None,
+    offset: int = 0,
+    limit: int = PAGE,
+    scope: Scope = EVERYTHING,
 ) -> Timeline:
-    """The campaign's deliveries in time order; `status` keeps only those."""
+    """The campaign's deliveries to the units of `scope` in time order; `status` keeps only
+    those."""
     unit = aliased(Unit)
-    mine = Delivery.campaign == env.campaign_key
-    kept = (mine, Delivery.status == status) if status else (mine,)
-    query = (
-        select(Delivery, Chat, unit)
-        .join(Chat, Delivery.chat_id == Chat.id)
-        .outerjoin(unit, Delivery.unit_id == unit.id)
-        .where(*kept)
-        .order_by(Delivery.due_at, Delivery.id)
-        .offset(offset)
-        .limit(limit)
-    )
     async with env.db.session() as session:
+        mine = [Delivery.campaign == env.campaign_key]
+        mine += kept(Delivery.unit_id, await unit_ids(session, scope))
+        wanted = (*mine, Delivery.status == status) if status else tuple(mine)
+        query = (
+            select(Delivery, Chat, unit)
+            .join(Chat, Delivery.chat_id == Chat.id)
+            .outerjoin(unit, Delivery.unit_id == unit.id)
+            .where(*wanted)
+            .order_by(Delivery.due_at, Delivery.id)
+            .offset(offset)
+            .limit(limit)
+        )
         rows = (await session.execute(query)).all()
-        total = await session.scalar(select(func.count()).select_from(Delivery).where(*kept))
+        total = await session.scalar(select(func.count()).select_from(Delivery).where(*wanted))
         counted = await session.execute(
-            select(Delivery.status, func.count()).where(mine).group_by(Delivery.status)
+            select(Delivery.status, func.count()).where(*mine).group_by(Delivery.status)
         )
     counts = {s: 0 for s in DeliveryStatus} | {DeliveryStatus(s): n for s, n in counted}
     return Timeline([_line(d, c, u) for d, c, u in rows], total or 0, counts)
@@ -95,11 +103,15 @@ class Retry(StrEnum):
     UNKNOWN = "unknown"
 
 
-async def retry(env: Env, delivery_id: int, actor: str) -> Retry:
-    """Send a failed delivery again, now. Only a failed one: a sent message is never sent again."""
+async def retry(env: Env, delivery_id: int, actor: str, scope: Scope = EVERYTHING) -> Retry:
+    """Send a failed delivery again, now. Only a failed one: a sent message is never sent again;
+    only one to a unit of `scope` (another reads as unknown)."""
     async with env.db.session() as session, session.begin():
         found = await session.get(Delivery, delivery_id)
         if found is None or found.campaign != env.campaign_key:
+            return Retry.UNKNOWN
+        owner = await session.get(Unit, found.unit_id) if found.unit_id is not None else None
+        if not scope.everything and (owner is None or not scope.covers(owner.parent)):
             return Retry.UNKNOWN
         chat = await session.get(Chat, found.chat_id)
         if found.status != DeliveryStatus.FAILED:
@@ -120,12 +132,16 @@ async def retry(env: Env, delivery_id: int, actor: str) -> Retry:
     return Retry.QUEUED
 
 
-async def problems_since(env: Env, since: dt.datetime) -> dict[DeliveryStatus, int]:
+async def problems_since(
+    env: Env, since: dt.datetime, scope: Scope = EVERYTHING
+) -> dict[DeliveryStatus, int]:
     """Deliveries failed or missed that were due since `since` (the overview's last day)."""
     async with env.db.session() as session:
+        ids = await unit_ids(session, scope)
         rows = await session.execute(
             select(Delivery.status, func.count())
             .where(
+                *kept(Delivery.unit_id, ids),
                 Delivery.campaign == env.campaign_key,
                 Delivery.due_at >= since,
                 Delivery.status.in_([DeliveryStatus.FAILED, DeliveryStatus.MISSED]),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign.model import Form, FormRow
 from bot.ops import photos
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.ops.env import Env
 from bot.stats import grammar, table
 from bot.stats.export import Export, ExportPhoto
@@ -140,10 +141,12 @@ async def place_of(env: Env, platform: str, chat_id: str) -> Place | None:
     return Place(chat.id, unit) if unit is not None else None
 
 
-async def find_unit(env: Env, code: str) -> Unit | None:
-    """The unit with this code, as a coordinator types it."""
+async def find_unit(env: Env, code: str, scope: Scope = EVERYTHING) -> Unit | None:
+    """The unit with this code, as a coordinator types it; None beyond the coordinator's
+    `scope`."""
     async with env.db.session() as session:
-        return await unit_by_code(session, code)
+        unit = await unit_by_code(session, code)
+    return unit if unit is not None and scope.covers(unit.parent) else None
 
 
 async def prompt_for(env: Env, place: Place, reply_to: str | None) -> Prompt | None:
@@ -341,11 +344,12 @@ def any_figure(form: Form, found: Sequence[tuple[str, str]]) -> bool:
 # -- the export ------------------------------------------------------------------------------------
 
 
-async def gather(env: Env) -> Export:
-    """Every unit and its answers, by the campaign's unit types, then as the units were listed."""
+async def gather(env: Env, scope: Scope = EVERYTHING) -> Export:
+    """Every unit of `scope` and its answers, by the campaign's unit types, then as the units
+    were listed."""
     campaign = env.campaign
     async with env.db.session() as session:
-        units = await chats.all_units(session)
+        units = scope.within(await chats.all_units(session), lambda unit: unit.parent)
         given = await answers.every_unit(session, env.campaign_key)
     order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
     units.sort(key=lambda u: (order.get(u.type, len(order)), u.id))  # as the office listed them
@@ -353,7 +357,7 @@ async def gather(env: Env) -> Export:
         UnitSheet(u.code, printable(u.name), u.type, given.get(u.id, {}), _parent(u.parent))
         for u in units
     ]
-    kept = await photos.for_report(env)
+    kept = await photos.for_report(env, [u.code for u in units])
     shown = {
         code: [
             ExportPhoto(photos.path(env, p), printable(p.caption), p.width, p.height)

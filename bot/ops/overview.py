@@ -15,10 +15,12 @@ from sqlalchemy import Subquery, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign.calendar import Event, upcoming
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.delivery import outbox
 from bot.ops import deliveries
 from bot.ops.env import Env
 from bot.ops.progress import DELIVERY_STATES, DeliveryTotals, ParentCount, Totals
+from bot.ops.scoping import Ids, kept, unit_ids
 from bot.stats import table
 from bot.store.models import Answer, Chat, Delivery, DeliveryStatus, Unit
 
@@ -57,20 +59,22 @@ class Overview:
     by_parent: list[ParentCount] = field(default_factory=list)  # none when no unit names one
 
 
-async def totals(env: Env) -> Totals:
-    """`/api/progress`: what `progress(env).totals()` says, counted by the database."""
+async def totals(env: Env, scope: Scope = EVERYTHING) -> Totals:
+    """`/api/progress`: what `progress(env, scope).totals()` says, counted by the database."""
     async with env.db.session() as session:
-        return await _totals(session, env, await _by_type(session))
+        ids = await unit_ids(session, scope)
+        return await _totals(session, env, await _by_type(session, ids), ids)
 
 
-async def overview(env: Env) -> Overview:
-    """Everything `/` shows."""
+async def overview(env: Env, scope: Scope = EVERYTHING) -> Overview:
+    """Everything `/` shows, of the units of `scope` (what goes out next: campaign-wide)."""
     now = env.clock.now()
     async with env.db.session() as session:
-        types = await _by_type(session)
-        counted = await _totals(session, env, types)
+        ids = await unit_ids(session, scope)
+        types = await _by_type(session, ids)
+        counted = await _totals(session, env, types, ids)
         coming = await outbox.upcoming(session, env.campaign_key, COMING)
-        parents = await _by_parent(session, env)
+        parents = await _by_parent(session, env, ids)
     since = now - RECENT
     campaign = env.campaign
     order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
@@ -89,14 +93,14 @@ async def overview(env: Env) -> Overview:
         by_type=by_type,
         coming=[Coming(at, kind, chats) for at, kind, chats in coming],
         events=upcoming(campaign, None, now),
-        problems=await deliveries.problems_since(env, since),
+        problems=await deliveries.problems_since(env, since, scope),
         since=since,
         items=len(table.answerable(form)) if form else 0,
         by_parent=parents,
     )
 
 
-async def _by_type(session: AsyncSession) -> dict[str, tuple[int, int]]:
+async def _by_type(session: AsyncSession, ids: Ids | None) -> dict[str, tuple[int, int]]:
     """Unit type -> (units, units with an active registered chat)."""
     reached = (
         select(Chat.unit_id)
@@ -107,12 +111,13 @@ async def _by_type(session: AsyncSession) -> dict[str, tuple[int, int]]:
     rows = await session.execute(
         select(Unit.type, func.count(Unit.id), func.count(reached.c.unit_id))
         .outerjoin(reached, reached.c.unit_id == Unit.id)
+        .where(*kept(Unit.id, ids))
         .group_by(Unit.type)
     )
     return {kind: (units, registered) for kind, units, registered in rows}
 
 
-async def _by_parent(session: AsyncSession, env: Env) -> list[ParentCount]:
+async def _by_parent(session: AsyncSession, env: Env, ids: Ids | None) -> list[ParentCount]:
     """Each parent's units, those reached, complete and partial, as `Progress.by_parent` counts
     them (parents in the order their units were listed, those without one last); none when no
     unit names a parent."""
@@ -137,6 +142,7 @@ async def _by_parent(session: AsyncSession, env: Env) -> list[ParentCount]:
         )
         .outerjoin(reached, reached.c.unit_id == Unit.id)
         .outerjoin(given, given.c.unit_id == Unit.id)
+        .where(*kept(Unit.id, ids))
         .group_by(Unit.parent)
     )
     counts: dict[str | None, list[int]] = {}
@@ -162,13 +168,15 @@ async def _by_parent(session: AsyncSession, env: Env) -> list[ParentCount]:
     ]
 
 
-async def _totals(session: AsyncSession, env: Env, types: dict[str, tuple[int, int]]) -> Totals:
+async def _totals(
+    session: AsyncSession, env: Env, types: dict[str, tuple[int, int]], ids: Ids | None
+) -> Totals:
     units = sum(count for count, _ in types.values())
     complete = partial = silent = 0
     form = env.campaign.form
     if form is not None:
         items = [row.code for row in table.answerable(form)]
-        given = _answered(env, items)
+        given = _answered(env, items, ids)
         row = (
             await session.execute(
                 select(
@@ -183,7 +191,7 @@ async def _totals(session: AsyncSession, env: Env, types: dict[str, tuple[int, i
     went = DeliveryTotals(sent=0, pending=0, failed=0, missed=0)
     counted = await session.execute(
         select(Delivery.status, func.count())
-        .where(Delivery.campaign == env.campaign_key)
+        .where(Delivery.campaign == env.campaign_key, *kept(Delivery.unit_id, ids))
         .group_by(Delivery.status)
     )
     for status, count in counted:
@@ -199,7 +207,7 @@ async def _totals(session: AsyncSession, env: Env, types: dict[str, tuple[int, i
     }
 
 
-def _answered(env: Env, items: list[str]) -> Subquery:
+def _answered(env: Env, items: list[str], ids: Ids | None = None) -> Subquery:
     """Each unit that answered some of `items`: (unit_id, given: how many of them)."""
     return (
         select(Answer.unit_id, func.count(distinct(Answer.item)).label("given"))
@@ -207,6 +215,7 @@ def _answered(env: Env, items: list[str]) -> Subquery:
             Answer.campaign == env.campaign_key,
             Answer.replaced_at.is_(None),
             Answer.item.in_(items),
+            *kept(Answer.unit_id, ids),
         )
         .group_by(Answer.unit_id)
         .subquery()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot import images
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.ops.env import Env
 from bot.store import audit, chats
 from bot.store import photos as stored
@@ -118,11 +119,13 @@ async def kept(env: Env, unit_code: str) -> list[Photo]:
     return [_photo(row, number, unit.code) for number, row in enumerate(rows, 1)]
 
 
-async def of_unit(env: Env, unit_code: str) -> tuple[Unit, list[Photo]] | None:
-    """The unit and its photos (a gallery's page); None for an unknown unit."""
+async def of_unit(
+    env: Env, unit_code: str, scope: Scope = EVERYTHING
+) -> tuple[Unit, list[Photo]] | None:
+    """The unit and its photos (a gallery's page); None for a unit not known in `scope`."""
     async with env.db.session() as session:
         unit = await unit_by_code(session, unit_code)
-        if unit is None:
+        if unit is None or not scope.covers(unit.parent):
             return None
         rows = await stored.live(session, env.campaign_key, unit.id)
     return unit, [_photo(row, number, unit.code) for number, row in enumerate(rows, 1)]
@@ -152,15 +155,19 @@ async def remove_id(
     return await _remove(env, unit_code, numbered, actor)
 
 
-async def find(env: Env, photo_id: int, unit_code: str | None = None) -> Photo | None:
+async def find(
+    env: Env, photo_id: int, unit_code: str | None = None, scope: Scope = EVERYTHING
+) -> Photo | None:
     """The live photo with this id, numbered among its unit's; with `unit_code`, only if it is
-    that unit's (a unit's form shows its own photos alone)."""
+    that unit's (a unit's form shows its own photos alone); only a unit of `scope`'s."""
     async with env.db.session() as session:
         row = await session.get(PhotoRow, photo_id)
         if row is None or row.removed_at is not None or row.campaign != env.campaign_key:
             return None
         unit = await session.get(Unit, row.unit_id)
         if unit is None or (unit_code is not None and unit.code.lower() != unit_code.lower()):
+            return None
+        if not scope.covers(unit.parent):
             return None
         rows = await stored.live(session, env.campaign_key, unit.id)
     number = next(n for n, live in enumerate(rows, 1) if live.id == row.id)
@@ -196,17 +203,20 @@ async def read(env: Env, photo: Photo) -> bytes:
     return await asyncio.to_thread(stored.path_of(env.photos_folder, photo.file).read_bytes)
 
 
-async def for_report(env: Env, units: Collection[str] | None = None) -> dict[str, list[Photo]]:
+async def for_report(
+    env: Env, units: Collection[str] | None = None, scope: Scope = EVERYTHING
+) -> dict[str, list[Photo]]:
     """Each unit's kept photos by unit code (only units with some), for the report's appendix;
-    `units` None: every unit's."""
+    `units` None: every unit's of `scope`."""
     async with env.db.session() as session:
-        every = {unit.id: unit for unit in await chats.all_units(session)}
+        every = {
+            unit.id: unit for unit in await chats.all_units(session) if scope.covers(unit.parent)
+        }
         if units is not None:
             wanted = {code.lower() for code in units}
             every = {key: unit for key, unit in every.items() if unit.code.lower() in wanted}
-        found = await stored.live_of_units(
-            session, env.campaign_key, None if units is None else list(every)
-        )
+        some = units is not None or not scope.everything
+        found = await stored.live_of_units(session, env.campaign_key, list(every) if some else None)
     return {
         every[unit_id].code: [_photo(row, n, every[unit_id].code) for n, row in enumerate(rows, 1)]
         for unit_id, rows in found.items()

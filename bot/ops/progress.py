@@ -7,9 +7,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple, TypedDict
 
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.campaign.units import by_parent
 from bot.delivery import outbox
 from bot.ops.env import Env
+from bot.ops.scoping import unit_ids
 from bot.stats import table
 from bot.stats.table import Completion
 from bot.store import answers, chats
@@ -162,13 +164,15 @@ class Progress:
         }
 
 
-async def progress(env: Env) -> Progress:
-    """Who receives Loa's messages, and who has sent their figures."""
+async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
+    """Who of the units of `scope` receives Loa's messages, and who has sent their figures."""
     async with env.db.session() as session:
-        units = await chats.all_units(session)
+        units = scope.within(await chats.all_units(session), lambda unit: unit.parent)
         bound = await chats.registered_chats(session)
-        went = await outbox.statuses(session, env.campaign_key)
+        went = await outbox.statuses(session, env.campaign_key, await unit_ids(session, scope))
         given = await answers.every_unit(session, env.campaign_key)
+    mine = {unit.id for unit in units}
+    bound = [chat for chat in bound if scope.everything or chat.unit_id in mine]
     deliveries: Counter[str] = Counter()
     for counts in went.values():
         deliveries.update(counts)

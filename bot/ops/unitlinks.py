@@ -18,6 +18,7 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.ops import signin
 from bot.ops.env import Env
 from bot.ops.registration import codes_expire
@@ -141,12 +142,12 @@ async def revoke_if_unreachable(session: AsyncSession, unit: Unit, at: dt.dateti
         await revoke(session, unit, at)
 
 
-async def reset(env: Env, code: str, by: str) -> Unit | None:
+async def reset(env: Env, code: str, by: str, scope: Scope = EVERYTHING) -> Unit | None:
     """A coordinator ends every link of the unit `code` (one was passed around): the unit gets a
-    new one with `/nhaplieu`. None when no unit has that code."""
+    new one with `/nhaplieu`. None when no unit of `scope` has that code."""
     async with env.db.session() as session, session.begin():
         unit = await unit_by_code(session, code)
-        if unit is None:
+        if unit is None or not scope.covers(unit.parent):
             return None
         ended = await revoke(session, unit, env.clock.now())
         audit.record(session, by, "web_form_reset", unit=unit, links=ended)

@@ -15,7 +15,6 @@ import asyncio
 import dataclasses
 import functools
 import tempfile
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.campaign import units as csv_units
 from bot.campaign.loader import load_units
+from bot.campaign.scope import EVERYTHING, Scope, fold
 from bot.errors import Invalid, Problem
 from bot.ops.env import Env
 from bot.stats import table
@@ -108,9 +108,9 @@ _CHATS = (  # active ones first
 )
 
 
-async def roster(env: Env) -> list[UnitState]:
-    """Every unit by code with its chats and figures status: three queries whatever the count,
-    read as plain rows."""
+async def roster(env: Env, scope: Scope = EVERYTHING) -> list[UnitState]:
+    """Every unit of `scope` by code with its chats and figures status: three queries whatever
+    the count, read as plain rows."""
     async with env.db.session() as session:
         connection = await session.connection()
         rows = (await connection.execute(_UNITS)).all()
@@ -125,6 +125,7 @@ async def roster(env: Env) -> list[UnitState]:
             *row, tuple(chats[row[0]]) if row[0] in chats else none, given.get(row[0], silent)
         )
         for row in rows
+        if scope.covers(row.parent)
     ]
     found.sort(key=lambda unit: unit.code)  # here, so SQLite and PostgreSQL collations agree
     return found
@@ -155,15 +156,6 @@ async def _completions(connection: AsyncConnection, env: Env) -> dict[int, Compl
     # (`items[:count]` stands for them), so it is asked once per count, not once per unit
     by_count = {count: table.completion(form, items[:count]) for count in range(len(items) + 1)}
     return {unit_id: by_count[count] for unit_id, count in counted if count}
-
-
-def fold(text: str) -> str:
-    """Text as a search compares it: lower case, without accents, `đ` as `d` ("Lạc Thủy" ->
-    "lac thuy"), spaces collapsed."""
-    stripped = "".join(
-        char for char in unicodedata.normalize("NFD", text) if not unicodedata.combining(char)
-    )
-    return " ".join(stripped.replace("đ", "d").replace("Đ", "D").lower().split())
 
 
 @functools.lru_cache(maxsize=50_000)  # a province's units, searched again and again
@@ -205,6 +197,9 @@ class Filter:
 
 NOT_A_TABLE = "not_a_table"  # bytes no spreadsheet has: a picture, a PDF, a Word file
 EMPTY = "empty"
+# The units list is the campaign's: a commune's coordinator cannot add or move units (another
+# commune's included), the province's office imports it.
+SCOPED = "scoped"
 
 
 @dataclass(frozen=True)
@@ -218,10 +213,15 @@ class Upload:
     refused: str | None = None
 
 
-async def import_upload(env: Env, data: bytes, filename: str, actor: str) -> Upload:
+async def import_upload(
+    env: Env, data: bytes, filename: str, actor: str, scope: Scope = EVERYTHING
+) -> Upload:
     """Check a units file as `loa units import` does (`load_units` with the campaign's unit
-    types), then import it; on any problem nothing is written."""
+    types), then import it; on any problem nothing is written, and nothing from a coordinator
+    of a part of the campaign (`SCOPED`)."""
     name = PurePath(filename.replace("\\", "/")).name[:120] or "units"
+    if not scope.everything:
+        return Upload(name, refused=SCOPED)
     if not data.strip():
         return Upload(name, refused=EMPTY)
     if _binary(data):

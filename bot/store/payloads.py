@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.stats.grammar import Value
 
 JSON = dict[str, Any]
@@ -28,21 +29,42 @@ def loaded(value: Any) -> Value:
 
 @dataclass(frozen=True)
 class Announcement:
-    """A coordinator's announcement: its text and the unit types it goes to (empty: all)."""
+    """A coordinator's announcement: its text, the unit types it goes to (empty: all), and the
+    scope of whoever made it (the parents' codes; None: every unit)."""
 
     text: str
     types: tuple[str, ...] = ()
+    parents: tuple[str, ...] | None = None
+
+    @property
+    def scope(self) -> Scope:
+        return EVERYTHING if self.parents is None else Scope(frozenset(self.parents))
 
     def to_json(self) -> JSON:
-        return {"text": self.text, "types": list(self.types)}
+        found: JSON = {"text": self.text, "types": list(self.types)}
+        if self.parents is not None:  # rows written before scopes have none: everything
+            found["parents"] = list(self.parents)
+        return found
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Announcement:
         """ValueError when `data` is not an announcement's payload."""
         text, types = data.get("text"), data.get("types") or []
-        if not isinstance(text, str) or not isinstance(types, list):
+        parents = data.get("parents")
+        if (
+            not isinstance(text, str)
+            or not isinstance(types, list)
+            or not isinstance(parents, list | None)
+        ):
             raise ValueError(f"not an announcement's payload: {data!r}")
-        return cls(text, tuple(str(t) for t in types))
+        scoped = None if parents is None else tuple(sorted(str(p) for p in parents))
+        return cls(text, tuple(str(t) for t in types), scoped)
+
+    @classmethod
+    def by(cls, scope: Scope, text: str, types: tuple[str, ...]) -> Announcement:
+        """An announcement made by a coordinator of `scope`."""
+        parents = None if scope.parents is None else tuple(sorted(scope.parents))
+        return cls(text, types, parents)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from bot.messages import render
 from bot.ops import announcements
 from bot.ops.env import Env
 from bot.stats.grammar import printable
-from bot.web.console import CONSOLE, VISITOR
+from bot.web.console import CONSOLE, VISITOR, units_of
 from bot.web.pages import page
 
 routes = web.RouteTableDef()
@@ -112,7 +112,7 @@ async def _page(request: web.Request, env: Env, asked: Asked | None, status: int
         http_status=status,
         asked=asked or blank,
         campaign=campaign,
-        waiting=await announcements.scheduled(env),
+        waiting=await announcements.scheduled(env, units_of(request)),
         tz=campaign.tz,
         notice=notice if notice in _NOTICES else None,
         count=_number(request.query.get("count")) or 0,
@@ -130,7 +130,7 @@ async def preview(request: web.Request) -> web.StreamResponse:
     asked = _asked(await request.post(), env.campaign, env.clock.now())
     if asked.problem:
         return await _page(request, env, asked, 400)
-    reach = await announcements.reach(env, asked.audiences)
+    reach = await announcements.reach(env, asked.audiences, units_of(request))
     # what a unit's chat gets, rendered as the sender renders it (dispatcher.text)
     shown = render(Kind.ANNOUNCEMENT, campaign=env.campaign, unit=reach.example, text=asked.text)
     once = await announcements.one_time_key(env, request[VISITOR].holder) if reach.chats else ""
@@ -171,6 +171,7 @@ async def send(request: web.Request) -> web.StreamResponse:
             asked.at,
             actor=request[VISITOR].holder,
             once=once if isinstance(once, str) else "",
+            scope=units_of(request),
         )
     except announcements.AlreadySent:
         raise web.HTTPSeeOther("/announcements?notice=already_sent") from None
@@ -201,7 +202,8 @@ async def shown(request: web.Request) -> web.StreamResponse:
 async def cancel(request: web.Request) -> web.StreamResponse:
     env = request.app[CONSOLE].env
     number = _number(request.match_info["number"])
-    cancelled = await announcements.cancel(env, number, request[VISITOR].holder) if number else 0
+    holder, scope = request[VISITOR].holder, units_of(request)
+    cancelled = await announcements.cancel(env, number, holder, scope) if number else 0
     if not cancelled:
         raise web.HTTPSeeOther("/announcements?notice=not_cancelled")
     raise web.HTTPSeeOther(f"/announcements?notice=cancelled&number={number}&count={cancelled}")
@@ -235,7 +237,8 @@ async def progress(request: web.Request) -> web.StreamResponse:
 
 async def _found(request: web.Request) -> announcements.Found | None:
     number = _number(request.match_info["number"])
-    return await announcements.find(request.app[CONSOLE].env, number) if number else None
+    env, scope = request.app[CONSOLE].env, units_of(request)
+    return await announcements.find(env, number, scope) if number else None
 
 
 def _number(given: str | None) -> int | None:

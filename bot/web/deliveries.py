@@ -6,7 +6,7 @@ from aiohttp import web
 
 from bot.ops import deliveries
 from bot.store.models import DeliveryStatus
-from bot.web.console import CONSOLE, VISITOR
+from bot.web.console import CONSOLE, VISITOR, units_of
 from bot.web.pages import page
 
 routes = web.RouteTableDef()
@@ -17,7 +17,7 @@ async def timeline(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE]
     status = _status(request.query.get("status"))
     offset = _offset(request.query.get("from"))
-    found = await deliveries.timeline(console.env, status, offset)
+    found = await deliveries.timeline(console.env, status, offset, scope=units_of(request))
     return page(
         request,
         "deliveries",
@@ -34,7 +34,7 @@ async def timeline(request: web.Request) -> web.StreamResponse:
 async def retry(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE]
     outcome = await deliveries.retry(
-        console.env, int(request.match_info["id"]), request[VISITOR].holder
+        console.env, int(request.match_info["id"]), request[VISITOR].holder, units_of(request)
     )
     raise web.HTTPSeeOther(f"/deliveries?notice={outcome}")
 

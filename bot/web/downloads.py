@@ -55,17 +55,22 @@ async def link(request: web.Request) -> web.StreamResponse:
 async def _served(
     request: web.Request, env: Env, fmt: str, actor: str, via: str
 ) -> web.StreamResponse:
-    """The table as `fmt`, written off the event loop (seconds for a province), audited."""
+    """The table of `actor`'s units as `fmt`, written off the event loop (seconds for a
+    province), audited."""
     if env.campaign.form is None:
         return page(request, "downloads_no_form", http_status=404)
-    export = await gather(env)
+    units = request.app[CONSOLE].scope_of(actor)
+    export = await gather(env, units)
     content = await asyncio.to_thread(written, export, fmt)
     await exports.exported(env, actor, fmt, via, len(export.sheets))
     return web.Response(
         body=content,
         content_type=CONTENT_TYPES[fmt],
         charset="utf-8" if fmt == "csv" else None,
-        headers={**NO_STORE, "Content-Disposition": disposition(exports.file_name(env, fmt))},
+        headers={
+            **NO_STORE,
+            "Content-Disposition": disposition(exports.file_name(env, fmt, units)),
+        },
     )
 
 

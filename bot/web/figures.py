@@ -20,7 +20,7 @@ from bot.stats import table
 from bot.stats.export import Export
 from bot.stats.grammar import grouped
 from bot.stats.table import Cells, Completion, UnitSheet
-from bot.web.console import CONSOLE
+from bot.web.console import CONSOLE, units_of
 from bot.web.pages import page
 
 routes = web.RouteTableDef()
@@ -51,7 +51,7 @@ async def figures_page(request: web.Request) -> web.StreamResponse:
     if campaign.form is None:
         return page(request, "figures", campaign=campaign, form=None)
     form = campaign.form
-    export = await gather(env)
+    export = await gather(env, units_of(request))
     answerable = {row.code for row in table.answerable(form)}
     listed = [
         Listed(

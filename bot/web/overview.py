@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.ops import overview
-from bot.web.console import CONSOLE
+from bot.web.console import CONSOLE, units_of
 from bot.web.pages import NO_STORE, page
 
 routes = web.RouteTableDef()
@@ -16,7 +16,7 @@ REFRESH = 60  # seconds between the page's own reloads
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
     env = request.app[CONSOLE].env
-    found = await overview.overview(env)
+    found = await overview.overview(env, units_of(request))
     return page(
         request,
         "overview",
@@ -31,4 +31,5 @@ async def home(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/progress")
 async def api_progress(request: web.Request) -> web.StreamResponse:
     """`{"units", "registered", "complete", "partial", "silent", "deliveries": {...}}`."""
-    return web.json_response(await overview.totals(request.app[CONSOLE].env), headers=NO_STORE)
+    found = await overview.totals(request.app[CONSOLE].env, units_of(request))
+    return web.json_response(found, headers=NO_STORE)

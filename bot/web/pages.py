@@ -10,7 +10,7 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.messages import MESSAGES_DIR, environment
-from bot.web.console import VISITOR
+from bot.web.console import VISITOR, units_of
 
 # Pages must never be kept by a shared computer's browser or a proxy: they hold codes and figures.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -37,12 +37,19 @@ def pages() -> Environment:
 def page(
     request: web.Request, template: str, http_status: int = 200, **context: Any
 ) -> web.Response:
-    """`messages/web/TEMPLATE.html.j2` as the answer, with who is signed in and their form token."""
+    """`messages/web/TEMPLATE.html.j2` as the answer, with who is signed in, the units they
+    coordinate (`scope`) and their form token."""
     visitor = request.get(VISITOR)
     html = (
         pages()
         .get_template(f"web/{template}.html.j2")
-        .render(visitor=visitor, csrf=visitor.csrf if visitor else "", path=request.path, **context)
+        .render(
+            visitor=visitor,
+            scope=units_of(request),
+            csrf=visitor.csrf if visitor else "",
+            path=request.path,
+            **context,
+        )
     )
     return web.Response(
         text=html, status=http_status, content_type="text/html", charset="utf-8", headers=NO_STORE

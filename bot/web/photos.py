@@ -16,7 +16,7 @@ from aiohttp import BodyPartReader, web
 from bot.ops import photos
 from bot.ops.photos import Kept, Photo, Refused
 from bot.ops.unitlinks import Door
-from bot.web.console import CONSOLE, VISITOR
+from bot.web.console import CONSOLE, VISITOR, units_of
 from bot.web.downloads import disposition
 from bot.web.form import door_of, show
 from bot.web.pages import NO_STORE, page
@@ -35,14 +35,14 @@ _OVERHEAD = 64 * 1024  # what a multipart body carries besides the photo: bounda
 async def every_unit(request: web.Request) -> web.StreamResponse:
     """The units that sent photos, how many each, the first as a thumbnail."""
     env = request.app[CONSOLE].env
-    kept = await photos.for_report(env)
+    kept = await photos.for_report(env, scope=units_of(request))
     return page(request, "photos", kept=kept, total=sum(map(len, kept.values())))
 
 
 @routes.get("/units/{code}/photos")
 async def gallery(request: web.Request) -> web.StreamResponse:
     env = request.app[CONSOLE].env
-    found = await photos.of_unit(env, request.match_info["code"])
+    found = await photos.of_unit(env, request.match_info["code"], units_of(request))
     if found is None:
         raise web.HTTPNotFound(text="Không có đơn vị này.")
     unit, kept = found
@@ -61,7 +61,7 @@ async def gallery(request: web.Request) -> web.StreamResponse:
 @routes.get(r"/photos/{id:\d{1,12}}.jpg")
 async def photo_file(request: web.Request) -> web.StreamResponse:
     env = request.app[CONSOLE].env
-    photo = await photos.find(env, int(request.match_info["id"]))
+    photo = await photos.find(env, int(request.match_info["id"]), scope=units_of(request))
     return await _jpeg(request, photo)
 
 
@@ -69,7 +69,7 @@ async def photo_file(request: web.Request) -> web.StreamResponse:
 async def remove(request: web.Request) -> web.StreamResponse:
     """A coordinator removes a unit's photo (one not fit for the report)."""
     env = request.app[CONSOLE].env
-    photo = await photos.find(env, int(request.match_info["id"]))
+    photo = await photos.find(env, int(request.match_info["id"]), scope=units_of(request))
     if photo is None:
         raise web.HTTPNotFound(text="Không có ảnh này.")
     await photos.remove_id(env, photo.unit_code, photo.id, actor=request[VISITOR].holder)

@@ -16,7 +16,7 @@ from bot.ops import unitlinks, units
 from bot.ops.units import Filter, UnitState
 from bot.stats.table import Completion
 from bot.web.auth import Handler
-from bot.web.console import CONSOLE, VISITOR
+from bot.web.console import CONSOLE, VISITOR, units_of
 from bot.web.pages import page
 
 routes = web.RouteTableDef()
@@ -29,7 +29,7 @@ SEARCH_LENGTH = 100
 @routes.get("/units")
 async def roster(request: web.Request) -> web.StreamResponse:
     env = request.app[CONSOLE].env
-    everyone = await units.roster(env)
+    everyone = await units.roster(env, units_of(request))
     chosen = _filter(request, everyone)
     kept = chosen.keep(everyone)
     offset = _offset(request.query.get("from"), len(kept))
@@ -50,7 +50,7 @@ async def roster(request: web.Request) -> web.StreamResponse:
 @routes.get("/units/codes")
 async def code_sheet(request: web.Request) -> web.StreamResponse:
     env = request.app[CONSOLE].env
-    everyone = await units.roster(env)
+    everyone = await units.roster(env, units_of(request))
     chosen = _filter(request, everyone)
     return page(
         request,
@@ -67,7 +67,7 @@ async def reset_link(request: web.Request) -> web.StreamResponse:
     """End every link of the unit to its form on the web (one was passed around)."""
     env = request.app[CONSOLE].env
     code = request.match_info["code"]
-    unit = await unitlinks.reset(env, code, request[VISITOR].holder)
+    unit = await unitlinks.reset(env, code, request[VISITOR].holder, units_of(request))
     return page(request, "units_link_reset", http_status=200 if unit else 404, unit=unit, code=code)
 
 
@@ -79,7 +79,8 @@ async def upload(request: web.Request) -> web.StreamResponse:
     if not isinstance(sent, web.FileField) or not sent.filename:
         return page(request, "units_upload", http_status=400, refused="no_file", upload=None)
     data = await asyncio.to_thread(sent.file.read)
-    done = await units.import_upload(env, data, sent.filename, request[VISITOR].holder)
+    holder = request[VISITOR].holder
+    done = await units.import_upload(env, data, sent.filename, holder, units_of(request))
     return page(
         request,
         "units_upload",

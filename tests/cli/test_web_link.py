@@ -90,3 +90,17 @@ def test_it_needs_the_campaign(folder, monkeypatch, capsys):
     monkeypatch.delenv("LOA_CAMPAIGN")
     assert main(["web-link", "telegram:123"]) == 2
     assert said(capsys).startswith("LOA_CAMPAIGN: chưa đặt biến môi trường này")
+
+
+@pytest.mark.parametrize("given", ["zalo:xa", "zalo:xa@XA-AN-BINH"])
+def test_a_communes_coordinator_gets_a_link_too(folder, monkeypatch, capsys, given):
+    monkeypatch.setenv("LOA_ADMINS", "telegram:123, zalo:xa@XA-AN-BINH")
+    assert main(["web-link", given]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("http://127.0.0.1:8088/login/")
+
+
+def test_a_badly_scoped_loa_admins_is_explained(folder, monkeypatch, capsys):
+    monkeypatch.setenv("LOA_ADMINS", "zalo:xa@xã An Bình")
+    assert main(["web-link", "zalo:xa"]) == 2
+    assert "sau @ là mã xã, phường" in said(capsys)

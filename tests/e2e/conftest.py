@@ -7,7 +7,7 @@ there, and the database shows what happened.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import pytest
@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.app import Loa
 from bot.campaign.loader import load_campaign, load_units
+from bot.campaign.scope import Scope
 from bot.channels.defaults import TelegramLimits
 from bot.channels.telegram import TelegramChannel
 from bot.delivery.clock import Clock
@@ -141,7 +142,15 @@ async def database(db: Database) -> Database:
     return db
 
 
-async def start_world(sandbox: TelegramSandbox, db: Database, clock: Clock, **channel) -> World:
+async def start_world(
+    sandbox: TelegramSandbox,
+    db: Database,
+    clock: Clock,
+    scopes: Mapping[str, Scope] | None = None,
+    **channel,
+) -> World:
+    """`scopes`: commune coordinators (`telegram:ID` -> their parents) beside Cô Lan, the
+    campaign's."""
     coordinator = Person(sandbox, sandbox.add_user("Cô Lan", username="lan_pgd"), "Cô Lan")
     telegram = TelegramChannel(
         TOKEN,
@@ -155,9 +164,10 @@ async def start_world(sandbox: TelegramSandbox, db: Database, clock: Clock, **ch
         "lac-thuy-2023",
         db,
         {"telegram": telegram},
-        coordinators=frozenset({f"telegram:{coordinator.id}"}),
+        coordinators=frozenset({f"telegram:{coordinator.id}", *(scopes or {})}),
         clock=clock,
         notice_every=0,  # each notice as it comes: these conversations read them one by one
+        scopes=scopes,
     )
     await loa.start()
     world = World(sandbox, loa, db, coordinator)

@@ -38,9 +38,9 @@ def environment(db, at=dt.datetime(2023, 10, 4, 9, tzinfo=VN)) -> Env:
     return Env(db, load_campaign(SCHEDULES / SEEDS["lac-thuy"]), KEY, StillClock(at), Wakes())
 
 
-async def with_units(env: Env, *units: tuple[str, str]) -> None:
-    """Units (code, type) imported as the office's file would."""
-    rows = [CsvUnit(code, f"Đơn vị {code}", kind) for code, kind in units]
+async def with_units(env: Env, *units: tuple[str, str] | tuple[str, str, str]) -> None:
+    """Units (code, type[, parent]) imported as the office's file would."""
+    rows = [CsvUnit(code, f"Đơn vị {code}", *rest) for code, *rest in units]
     await unit_ops.import_units(env.db, rows, source="units.csv", actor="test")
 
 

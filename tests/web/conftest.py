@@ -1,5 +1,6 @@
 """The web face served on loopback over a real store, and a client that keeps its cookies."""
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
@@ -22,16 +23,23 @@ def env(db, seeds) -> Env:
     return Env(db, seeds["lac-thuy"], "lac-thuy", StillClock(START))
 
 
-@pytest.fixture
-async def web(env) -> AsyncIterator[str]:
-    """The console's base address."""
-    console = Console(env, frozenset({ADMIN}), "http://127.0.0.1", api_token="api-token-for-tests")
+@contextlib.asynccontextmanager
+async def served(console: Console) -> AsyncIterator[str]:
+    """`console` served on loopback while inside: its base address."""
     runner = await serve(console, "127.0.0.1", 0)
     host, port = runner.addresses[0][:2]
     try:
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def web(env) -> AsyncIterator[str]:
+    """The console's base address."""
+    console = Console(env, frozenset({ADMIN}), "http://127.0.0.1", api_token="api-token-for-tests")
+    async with served(console) as address:
+        yield address
 
 
 @pytest.fixture
