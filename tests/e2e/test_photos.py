@@ -10,6 +10,7 @@ import datetime as dt
 import io
 
 import pytest
+from docx import Document
 from PIL import Image
 
 from bot.ops import photos
@@ -46,6 +47,23 @@ async def ask(sandbox, person, chat, text: str, needle: str) -> str:
     before = len(sandbox.sent(chat))
     await person.says(chat, text)
     return await said(sandbox, chat, needle, before)
+
+
+async def appendix(world) -> list[str]:
+    """The captions under the pictures of the report's appendix, as the coordinator's /xuat docx
+    gives it in the private chat (each picture an inline shape in the document)."""
+    chat = world.coordinator.id
+    before = len(world.sandbox.sent(chat))
+    await world.coordinator.says(chat, "/xuat docx")
+    _, report = (await world.sandbox.wait_sent(chat, before + 2))[before:]
+    document = Document(io.BytesIO(report["sandbox"]["file_bytes"]))
+    texts = [p.text for p in document.paragraphs]
+    assert "PHỤ LỤC: HÌNH ẢNH HOẠT ĐỘNG" in texts
+    cells = {c._tc: c for t in document.tables for row in t.rows for c in row.cells}  # merged once
+    texts += [p.text for cell in cells.values() for p in cell.paragraphs]
+    captions = [text for text in texts if text.startswith("Ảnh ")]
+    assert len(document.inline_shapes) == len(captions)
+    return [caption.split(" — ")[0] for caption in captions]
 
 
 def last_bot_message(sandbox, chat) -> int:
@@ -91,6 +109,8 @@ async def test_a_telegram_unit_sends_two_photos_and_a_too_large_file(world):
     ]
     assert kept[0].sender == f"telegram:{principal.id}"
 
+    assert await appendix(world) == ["Ảnh 1. Lễ khai mạc", "Ảnh 2. Lớp 5A"]
+
     listing = await ask(sandbox, principal, group, "/anh", "📷 Ảnh của")
     assert "Ảnh của Trường Tiểu học Chi Nê: 2 ảnh" in listing
     assert "1. Lễ khai mạc" in listing and "2. Lớp 5A" in listing
@@ -98,6 +118,7 @@ async def test_a_telegram_unit_sends_two_photos_and_a_too_large_file(world):
     assert "Đã xoá ảnh 1 (“Lễ khai mạc”). Đơn vị còn 1 ảnh." in removed
     assert await ask(sandbox, principal, group, "/anh xoa 5", "Không có ảnh số 5")
     assert await ask(sandbox, principal, group, "/anh bỏ hết", "/anh xoa SỐ")
+    assert await appendix(world) == ["Ảnh 1. Lớp 5A"]  # the next export has the one left
     assert [p.caption for p in await photos.kept(world.loa.env, "th-chi-ne")] == ["Lớp 5A"]
 
 
