@@ -124,6 +124,7 @@ async def test_sigkill_during_broadcasts_loses_nothing_and_repeats_at_most_the_w
                 "TELEGRAM_RATE_PRIVATE": "1000",
                 "LOA_CAMPAIGN": str(SCHEDULES / SEEDS["lac-thuy"]),
                 "LOA_ADMINS": f"telegram:{coordinator}",
+                "LOA_WEB": "0",  # no console: its fixed port may be another run's on this machine
                 "PYTHONPATH": str(ROOT),
             }
             loa = LoaProcess(tmp_path, env, tmp_path / "loa.log")
