@@ -104,7 +104,7 @@ async def command(ctx: ChatContext, message: InboundMessage, args: str) -> None:
         await ctx.reply(message, "replies/photos_usage")
         return
     number = int(found.group(1))
-    removed = await photos.remove(ctx.env, unit.code, number)
+    removed = await photos.remove(ctx.env, unit.code, number, actor=message.sender)
     left = len(await photos.kept(ctx.env, unit.code))
     await ctx.reply(message, "replies/photo_removed", number=number, removed=removed, left=left)
 

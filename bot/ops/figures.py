@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign.model import Form, FormRow
-from bot.ops import photos
 from bot.campaign.scope import EVERYTHING, Scope
+from bot.ops import photos
 from bot.ops.env import Env
 from bot.stats import grammar, table
 from bot.stats.export import Export, ExportPhoto

@@ -82,7 +82,7 @@ async def add(
         image = await asyncio.to_thread(images.normalized, content)
     except images.ImageRefused as refused:
         return _refused(env, refused.reason)
-    file = f"{image.digest}.jpg"
+    file = stored.file_name(image.digest, unit.id)
     async with env.db.session() as session, session.begin():
         await stored.hold_unit(session, unit)  # two photos at once: the second counts the first
         rows = await stored.live(session, env.campaign_key, unit.id)
@@ -192,9 +192,9 @@ async def _remove(
         if actor is not None:
             audit.record(session, actor, REMOVED, unit=unit, photo=row.id, file=row.file)
         await session.flush()
-        unused = not await stored.in_use(session, row.file)
-    if unused:
-        await asyncio.to_thread(stored.delete, env.photos_folder, row.file)
+        if not await stored.in_use(session, row.file):
+            # while the unit is held: a photo of the unit kept now cannot lose its file to this
+            await asyncio.to_thread(stored.delete, env.photos_folder, row.file)
     return _photo(row, number, unit.code)
 
 

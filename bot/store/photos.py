@@ -1,8 +1,9 @@
 """Units' photos: their rows, and their JPEG files under the photos folder.
 
-A file is named by its content's SHA-256 (`<hex>.jpg`) and kept at `<folder>/<hex[:2]>/<hex>.jpg`:
-the same photo sent by two units is stored once. A row is only marked removed; the file goes
-when no live row uses it any more.
+A file is named by its content's SHA-256 and its unit (`<hex>-<unit id>.jpg`), kept at
+`<folder>/<hex[:2]>/`: each unit's copy is its own file, so a unit removing a photo (done while
+the unit is held) never races another unit keeping the same picture. A row is only marked
+removed; the file goes when no live row uses it any more.
 """
 
 from __future__ import annotations
@@ -64,13 +65,18 @@ def mark_removed(photo: Photo) -> None:
     photo.removed_at = utcnow()
 
 
+def file_name(digest: str, unit_id: int) -> str:
+    """The unit's file for a picture with this content digest (hex)."""
+    return f"{digest}-{unit_id}.jpg"
+
+
 def path_of(folder: Path, file: str) -> Path:
     return folder / file[:2] / file
 
 
 def write(folder: Path, file: str, content: bytes) -> None:
     """The file whole or not at all (a temporary file beside it, renamed); one that is already
-    there has the same content, its name being its digest."""
+    there has the same content, its name holding its digest."""
     target = path_of(folder, file)
     if target.exists():
         return

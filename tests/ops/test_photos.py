@@ -1,6 +1,7 @@
 """Units' photos as operations: kept, refused, counted, removed, read back, for the report."""
 
 import asyncio
+import threading
 from dataclasses import replace
 
 import pytest
@@ -8,6 +9,7 @@ from PIL import Image
 
 from bot.ops import photos
 from bot.ops.photos import Kept, Refused
+from bot.store import photos as stored
 from bot.store.defaults import PhotoSettings
 from tests.ops.support import environment, jpeg, with_units
 
@@ -47,8 +49,8 @@ async def test_the_same_photo_twice_is_acknowledged_as_kept_not_stored_twice(env
     again = await add(env, "th-a", jpeg(), caption="lần nữa")
     assert isinstance(again, Kept) and again.duplicate and again.photo.id == first.photo.id
     assert again.count == 1 and len(await photos.kept(env, "th-a")) == 1
-    other = await add(env, "th-b", jpeg())  # another unit's copy is its own photo, one file
-    assert isinstance(other, Kept) and not other.duplicate and other.photo.file == first.photo.file
+    other = await add(env, "th-b", jpeg())  # another unit's copy is its own photo and file
+    assert isinstance(other, Kept) and not other.duplicate and other.photo.file != first.photo.file
 
 
 @pytest.mark.parametrize(
@@ -99,11 +101,11 @@ async def test_a_removed_photo_goes_and_the_others_are_numbered_again(env):
         await photos.read(env, removed)
 
 
-async def test_a_file_another_unit_still_shows_is_kept_when_one_removes_it(env):
-    mine = await add(env, "th-a", jpeg())
-    await add(env, "th-b", jpeg())
+async def test_the_same_picture_of_another_unit_stays_when_one_removes_it(env):
+    await add(env, "th-a", jpeg())
+    theirs = await add(env, "th-b", jpeg())
     await photos.remove(env, "th-a", 1)
-    assert await photos.read(env, mine.photo)  # th-b's copy still needs it
+    assert await photos.read(env, theirs.photo)  # th-b's copy is its own
     assert await photos.remove(env, "th-b", 5) is None  # a unit removes only among its own
     assert len(await photos.kept(env, "th-b")) == 1
 
@@ -172,3 +174,28 @@ async def test_taking_the_units_row_leaves_it_as_it_was(env):
         before.code_key,
         before.updated_at,
     )
+
+
+async def test_a_removal_never_takes_the_file_of_a_photo_kept_meanwhile(env, monkeypatch):
+    """Unit A removes a photo while unit B keeps the same picture: B's file stays, whichever
+    comes first (A's file is deleted after A's row is marked, B's written before B's row)."""
+    await add(env, "th-a", jpeg())
+    entered, go = threading.Event(), threading.Event()
+    delete = stored.delete
+
+    def slow_delete(folder, file):
+        entered.set()
+        go.wait(timeout=5)  # B's photo comes now, between A's row and A's file
+        delete(folder, file)
+
+    monkeypatch.setattr(stored, "delete", slow_delete)
+    removing = asyncio.create_task(photos.remove(env, "th-a", 1))
+    await asyncio.to_thread(entered.wait, 5)
+    adding = asyncio.create_task(add(env, "th-b", jpeg()))
+    await asyncio.sleep(0.3)
+    go.set()
+    await removing
+    kept = await adding
+    assert isinstance(kept, Kept)
+    [photo] = await photos.kept(env, "th-b")
+    assert (await photos.read(env, photo)).startswith(b"\xff\xd8")  # B's JPEG is there
