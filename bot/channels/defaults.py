@@ -36,8 +36,6 @@ class ZaloLimits:
     chat_per_second: float = 1
 
 
-# Bytes of a photo the channels fetch at most (LOA_PHOTO_MAX_BYTES): a phone's photo is 2 to 6 MB.
-PHOTO_MAX_BYTES = 10 * 2**20
 PHOTO_FETCH_TIMEOUT = 30.0  # seconds for one photo, whole: getFile and the download
 
 TELEGRAM_LIMITS = TelegramLimits()

@@ -64,7 +64,7 @@ from bot.channels.base import (
 )
 
 # Defined with the other defaults; named here too, where the adapters' users find them.
-from bot.channels.defaults import PHOTO_MAX_BYTES, TELEGRAM_API, TELEGRAM_LIMITS, TelegramLimits
+from bot.channels.defaults import TELEGRAM_API, TELEGRAM_LIMITS, TelegramLimits
 from bot.channels.download import download
 from bot.channels.pacing import Gate, Pacer, Pacers, RoundTrip
 from bot.channels.webhook import (
@@ -84,6 +84,7 @@ from bot.errors import (
     TemporaryFailure,
 )
 from bot.logs import MASK
+from bot.store.defaults import PHOTO_MAX_BYTES
 
 # Opt in to PTB's coming behaviour: durations (RetryAfter.retry_after) as timedelta, no warning.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
