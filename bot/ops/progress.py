@@ -168,17 +168,18 @@ async def progress(env: Env) -> Progress:
         units = await chats.all_units(session)
         bound = await chats.registered_chats(session)
         went = await outbox.statuses(session, env.campaign_key)
-        given = await answers.every_unit(session, env.campaign_key)
+        form = env.campaign.form
+        items = [row.code for row in table.answerable(form)] if form else []
+        given = await answers.answered_counts(session, env.campaign_key, items) if form else {}
     deliveries: Counter[str] = Counter()
     for counts in went.values():
         deliveries.update(counts)
     by_unit: dict[int | None, list[Chat]] = defaultdict(list)
     for chat in bound:
         by_unit[chat.unit_id].append(chat)
-    form = env.campaign.form
     figures = {
         unit.id: Standing(
-            table.completion(form, given.get(unit.id, {})), len(given.get(unit.id, {}))
+            table.completion_of(given.get(unit.id, 0), len(items)), given.get(unit.id, 0)
         )
         for unit in units
         if form is not None
@@ -188,7 +189,7 @@ async def progress(env: Env) -> Progress:
         chats=dict(by_unit),
         active=frozenset(chat.unit_id for chat in bound if chat.active),
         figures=figures,
-        items=len(table.answerable(form)) if form else 0,
+        items=len(items),
         deliveries=dict(deliveries),
     )
 
