@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint run bench clean
+.PHONY: demo test lint run bench bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ bench: $(STAMP)  ## a 300-group broadcast at 20, 100 and 250 ms, then 2,000 answ
 	missed=0; for latency in 0.02 0.1 0.25; do \
 		$(BIN)/python bench/broadcast.py --groups 300 --latency $$latency || missed=1; \
 	done; $(BIN)/python bench/answers.py && exit $$missed
+
+bench-scale: $(STAMP)  ## province scale: 5,000 units, 6,000 chats: plan, restart, /tiendo, overview, exports (about 3 minutes); BENCH_DATABASE_URL= an empty PostgreSQL database
+	$(BIN)/python bench/scale.py $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
 
 run: $(STAMP)  ## serve real chats: TELEGRAM_BOT_TOKEN, LOA_CAMPAIGN (and more) from the environment or .env
 	$(BIN)/loa run

@@ -12,9 +12,9 @@ import uuid
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, false, func, or_, select, true, update
+from sqlalchemy import Select, Table, and_, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign import units as core
@@ -40,6 +40,12 @@ def as_core(unit: Unit) -> core.Unit:
     return core.Unit(unit.code, unit.name, unit.type, unit.parent)
 
 
+# Rows written or read per statement when planning many chats: under SQLite's 32,766 bound
+# parameters for an insert of 7 columns, and a few round trips for a province's 120,000 rows.
+CHUNK = 4_000
+TABLE = cast(Table, Delivery.__table__)
+
+
 async def plan_chat(
     session: AsyncSession, campaign_key: str, campaign: Campaign, target: UnitChat, now: dt.datetime
 ) -> int:
@@ -50,54 +56,109 @@ async def plan_chat(
     rows follow moved dates, cancelled rows come back for a chat that came back, and pending rows
     the campaign no longer has are cancelled, never deleted.
     """
-    planned = {
-        delivery_key(campaign_key, d.kind, d.reference, target.chat): d
-        for d in timeline(campaign, [as_core(target.unit)])
-    }
-    rows = {
-        row.key: row
-        for row in await session.scalars(
-            select(Delivery).where(
-                Delivery.chat_id == target.chat.id,
-                Delivery.campaign == campaign_key,
-                Delivery.payload.is_(None),  # broadcasts are not the campaign's to re-plan
-            )
-        )
-    }
-    changed = 0
-    for key, gone in rows.items():
-        if key not in planned and gone.status == DeliveryStatus.PENDING:
-            gone.status = DeliveryStatus.CANCELLED
-            changed += 1
-    for key, d in planned.items():
-        row = rows.get(key)
-        expires = useful_until(d, campaign)
-        if row is None:
-            # a unit registering after the form went out still gets it while it can answer
-            if d.at > now or (d.kind is Kind.DATA_PROMPT and expires > now):
-                session.add(_row(key, campaign_key, d, target, expires))
-                changed += 1
-        elif row.status == DeliveryStatus.CANCELLED and d.at > now:  # the chat came back
-            row.status, row.unit_id, row.due_at, row.expires_at = (
-                DeliveryStatus.PENDING,
-                target.unit.id,
+    return await _plan_chats(session, campaign_key, campaign, [target], now, only=target.chat.id)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What planning needs of a row already in the outbox (not the ORM object: a province has
+    120,000 of them, and a restart reads them all)."""
+
+    id: int
+    status: str
+    due_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+async def _plan_chats(
+    session: AsyncSession,
+    campaign_key: str,
+    campaign: Campaign,
+    targets: list[UnitChat],
+    now: dt.datetime,
+    only: int | None = None,
+) -> int:
+    """`plan_chat` for every target, with a fixed number of queries whatever their count: the
+    campaign's rows read at once (of the chat `only`, or all), new rows inserted in bulk, and
+    only the rows that change loaded as objects."""
+    stored = await _stored_rows(session, campaign_key, only)
+    # What a chat is sent depends on its unit's type alone (`timeline` repeats the campaign's
+    # deliveries for every unit of their audience): worked out once per type, not per chat.
+    by_type: dict[str, list[tuple[TimelineDelivery, dt.datetime]]] = {}
+    new: list[dict[str, Any]] = []
+    changes: dict[int, dict[str, Any]] = {}  # row id -> the columns that change
+    for target in targets:
+        unit = target.unit
+        if unit.type not in by_type:
+            by_type[unit.type] = [
+                (d, useful_until(d, campaign)) for d in timeline(campaign, [as_core(unit)])
+            ]
+        planned = {
+            delivery_key(campaign_key, d.kind, d.reference, target.chat): (d, expires)
+            for d, expires in by_type[unit.type]
+        }
+        rows = stored.get(target.chat.id, {})
+        for key, gone in rows.items():
+            if key not in planned and gone.status == DeliveryStatus.PENDING:
+                changes[gone.id] = {"status": DeliveryStatus.CANCELLED}
+        for key, (d, expires) in planned.items():
+            row = rows.get(key)
+            if row is None:
+                # a unit registering after the form went out still gets it while it can answer
+                if d.at > now or (d.kind is Kind.DATA_PROMPT and expires > now):
+                    new.append(_row(key, campaign_key, d, target, expires))
+            elif row.status == DeliveryStatus.CANCELLED and d.at > now:  # the chat came back
+                changes[row.id] = {
+                    "status": DeliveryStatus.PENDING,
+                    "unit_id": unit.id,
+                    "due_at": d.at,
+                    "expires_at": expires,
+                }
+            elif row.status == DeliveryStatus.PENDING and (row.due_at, row.expires_at) != (
                 d.at,
                 expires,
-            )
-            changed += 1
-        elif row.status == DeliveryStatus.PENDING and (row.due_at, row.expires_at) != (
-            d.at,
-            expires,
-        ):  # the campaign file moved it
-            row.due_at, row.expires_at = d.at, expires
-            changed += 1
-    return changed + await _join_announcements(session, campaign_key, target, now)
+            ):  # the campaign file moved it
+                changes[row.id] = {"due_at": d.at, "expires_at": expires}
+    await _change(session, changes)
+    joined = await _join_announcements(session, campaign_key, targets, now)
+    for inserted in (new, joined):  # apart: an insert of many rows gives each the same columns
+        for first in range(0, len(inserted), CHUNK):
+            # the table's insert, not the ORM's: its bookkeeping per row is half the time
+            await session.execute(TABLE.insert(), inserted[first : first + CHUNK])
+    return len(changes) + len(new) + len(joined)
+
+
+async def _stored_rows(
+    session: AsyncSession, campaign_key: str, only: int | None
+) -> dict[int, dict[str, _Stored]]:
+    """The campaign's own rows (broadcasts are not the campaign's to re-plan), by chat and key."""
+    query = select(
+        Delivery.chat_id, Delivery.key, Delivery.id, Delivery.status, Delivery.due_at,
+        Delivery.expires_at,
+    ).where(Delivery.campaign == campaign_key, Delivery.payload.is_(None))  # fmt: skip
+    if only is not None:
+        query = query.where(Delivery.chat_id == only)
+    stored: dict[int, dict[str, _Stored]] = {}
+    for chat_id, key, row_id, status, due_at, expires_at in await session.execute(query):
+        stored.setdefault(chat_id, {})[key] = _Stored(row_id, status, due_at, expires_at)
+    return stored
+
+
+async def _change(session: AsyncSession, changes: dict[int, dict[str, Any]]) -> None:
+    """Apply the changes to their rows, loaded as objects (few: what the campaign file moved,
+    the rows of chats that came back), so that a session holding them sees them."""
+    ids = sorted(changes)
+    for first in range(0, len(ids), CHUNK):
+        chunk = ids[first : first + CHUNK]
+        for row in await session.scalars(select(Delivery).where(Delivery.id.in_(chunk))):
+            for column, value in changes[row.id].items():
+                setattr(row, column, value)
 
 
 async def _join_announcements(
-    session: AsyncSession, campaign_key: str, target: UnitChat, now: dt.datetime
-) -> int:
-    """A chat registered after a coordinator scheduled an announcement gets it too."""
+    session: AsyncSession, campaign_key: str, targets: list[UnitChat], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """A chat registered after a coordinator scheduled an announcement gets it too: its rows."""
     waiting = await session.scalars(
         select(Delivery)
         .where(
@@ -111,47 +172,50 @@ async def _join_announcements(
     first_of: dict[str, Delivery] = {}
     for row in waiting:
         first_of.setdefault(row.reference, row)
-    added = 0
+    if not first_of:
+        return []
+    taken = set(await session.scalars(select(Delivery.key).where(Delivery.reference.in_(first_of))))
+    added = []
     for reference, row in first_of.items():
         announcement = row.announcement
-        key = delivery_key(campaign_key, Kind.ANNOUNCEMENT, reference, target.chat)
         if announcement is None:  # a payload of another kind: no announcement to join
             continue
-        if announcement.types and target.unit.type not in announcement.types:
-            continue
-        if not announcement.scope.covers(target.unit.parent):  # a commune's news stays there
-            continue
-        if await session.scalar(select(Delivery.id).where(Delivery.key == key)) is None:
-            session.add(
-                Delivery(
-                    key=key,
-                    campaign=campaign_key,
-                    kind=Kind.ANNOUNCEMENT,
-                    reference=reference,
-                    chat_id=target.chat.id,
-                    unit_id=target.unit.id,
-                    due_at=row.due_at,
-                    expires_at=row.expires_at,
-                    payload=row.payload,
-                )
+        for target in targets:
+            key = delivery_key(campaign_key, Kind.ANNOUNCEMENT, reference, target.chat)
+            if key in taken or (announcement.types and target.unit.type not in announcement.types):
+                continue
+            if not announcement.scope.covers(target.unit.parent):  # a commune's news stays there
+                continue
+            taken.add(key)
+            added.append(
+                {
+                    "key": key,
+                    "campaign": campaign_key,
+                    "kind": Kind.ANNOUNCEMENT,
+                    "reference": reference,
+                    "chat_id": target.chat.id,
+                    "unit_id": target.unit.id,
+                    "due_at": row.due_at,
+                    "expires_at": row.expires_at,
+                    "payload": row.payload,
+                }
             )
-            added += 1
     return added
 
 
 def _row(
     key: str, campaign_key: str, d: TimelineDelivery, target: UnitChat, expires: dt.datetime
-) -> Delivery:
-    return Delivery(
-        key=key,
-        campaign=campaign_key,
-        kind=d.kind,
-        reference=d.reference,
-        chat_id=target.chat.id,
-        unit_id=target.unit.id,
-        due_at=d.at,
-        expires_at=expires,
-    )
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "campaign": campaign_key,
+        "kind": d.kind,
+        "reference": d.reference,
+        "chat_id": target.chat.id,
+        "unit_id": target.unit.id,
+        "due_at": d.at,
+        "expires_at": expires,
+    }  # no payload: None would be stored as JSON's null, not NULL
 
 
 async def plan(
@@ -168,10 +232,8 @@ async def plan(
     )
     if stale:
         log.warning("outbox: %d rows of another campaign cancelled", stale)
-    added = 0
-    for target in await active_unit_chats(session):
-        added += await plan_chat(session, campaign_key, campaign, target, now)
-    return added
+    targets = await active_unit_chats(session)
+    return await _plan_chats(session, campaign_key, campaign, targets, now)
 
 
 async def broadcast(

@@ -170,7 +170,9 @@ async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
         units = scope.within(await chats.all_units(session), lambda unit: unit.parent)
         bound = await chats.registered_chats(session)
         went = await outbox.statuses(session, env.campaign_key, await unit_ids(session, scope))
-        given = await answers.every_unit(session, env.campaign_key)
+        form = env.campaign.form
+        items = [row.code for row in table.answerable(form)] if form else []
+        given = await answers.answered_counts(session, env.campaign_key, items) if form else {}
     mine = {unit.id for unit in units}
     bound = [chat for chat in bound if scope.everything or chat.unit_id in mine]
     deliveries: Counter[str] = Counter()
@@ -179,10 +181,9 @@ async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
     by_unit: dict[int | None, list[Chat]] = defaultdict(list)
     for chat in bound:
         by_unit[chat.unit_id].append(chat)
-    form = env.campaign.form
     figures = {
         unit.id: Standing(
-            table.completion(form, given.get(unit.id, {})), len(given.get(unit.id, {}))
+            table.completion_of(given.get(unit.id, 0), len(items)), given.get(unit.id, 0)
         )
         for unit in units
         if form is not None
@@ -192,7 +193,7 @@ async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
         chats=dict(by_unit),
         active=frozenset(chat.unit_id for chat in bound if chat.active),
         figures=figures,
-        items=len(table.answerable(form)) if form else 0,
+        items=len(items),
         deliveries=dict(deliveries),
     )
 

@@ -43,10 +43,16 @@ def missing(form: Form, answered: Collection[str]) -> list[FormRow]:
 
 
 def completion(form: Form, answered: Collection[str]) -> Completion:
-    known = sum(row.code in answered for row in answerable(form))
+    rows = answerable(form)
+    return completion_of(sum(row.code in answered for row in rows), len(rows))
+
+
+def completion_of(known: int, of: int) -> Completion:
+    """A unit that answered `known` of the form's `of` answerable rows: silent, partial or
+    complete (`/tiendo` counts them in the database)."""
     if not known:
         return Completion.SILENT
-    return Completion.COMPLETE if known == len(answerable(form)) else Completion.PARTIAL
+    return Completion.COMPLETE if known >= of else Completion.PARTIAL
 
 
 def totals(form: Form, sheets: Iterable[UnitSheet]) -> dict[str, Value]:

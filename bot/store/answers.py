@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, insert, select, tuple_, update
+from sqlalchemy import Text, bindparam, cast, distinct, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.stats.grammar import Value
@@ -90,6 +90,19 @@ async def every_unit(session: AsyncSession, campaign: str) -> dict[int, dict[str
                 value = decoded[text] = loaded(json.loads(text))
             by_unit[unit_id][item] = value
     return by_unit
+
+
+async def answered_counts(
+    session: AsyncSession, campaign: str, items: Collection[str]
+) -> dict[int, int]:
+    """How many of `items` each unit has a current value for, counted by the database: what
+    `/tiendo` needs of 185,000 answers is 5,000 numbers, not the values."""
+    rows = await session.execute(
+        select(Answer.unit_id, func.count(distinct(Answer.item)))
+        .where(Answer.campaign == campaign, Answer.replaced_at.is_(None), Answer.item.in_(items))
+        .group_by(Answer.unit_id)
+    )
+    return {unit_id: count for unit_id, count in rows}
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,16 @@ class Delivery(Base):
     """The outbox: one row per message to one chat, unique by its idempotency key."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),)
+    __table_args__ = (  # migration 0008: counted from the indexes alone
+        Index(
+            "ix_deliveries_campaign_kind_reference_status",
+            "campaign",
+            "kind",
+            "reference",
+            "status",
+        ),
+        Index("ix_deliveries_status_due_at_campaign_kind", "status", "due_at", "campaign", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(255), unique=True)  # campaign:kind:reference:chat
@@ -214,7 +223,9 @@ class Answer(Base):
     """One unit's figure for one row of the statistics form; a correction replaces, never erases."""
 
     __tablename__ = "answers"
-    __table_args__ = (Index("ix_answers_unit_item", "campaign", "unit_id", "item"),)
+    __table_args__ = (  # migration 0008: a unit's current answers counted from the index
+        Index("ix_answers_current", "campaign", "unit_id", "item", "replaced_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign: Mapped[str] = mapped_column(String(128))

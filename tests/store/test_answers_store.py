@@ -118,3 +118,28 @@ async def test_visits_meet_new_chats_and_members_and_write_only_what_changed(db)
     async with db.session() as session:
         members = {(m.chat_id, m.user_id): m.name for m in await session.scalars(select(Member))}
     assert members == {(chat_id, "5"): "Lan Anh", (visited[1][0].id, "6"): "Hùng"}
+
+
+async def test_answered_counts_count_current_answers_of_the_items_asked_only(db):
+    first, second, _chat = await two_units(db)
+    async with db.session() as session, session.begin():
+        for unit, item, replaced in [
+            (first, "1", at(1)), (first, "1", None), (first, "2", None), (first, "9", None),
+            (second, "2", at(2)),
+        ]:  # fmt: skip
+            session.add(
+                Answer(
+                    campaign="k",
+                    unit_id=unit,
+                    item=item,
+                    value=[1],
+                    raw="1",
+                    author="t:1",
+                    replaced_at=replaced,
+                )
+            )
+    async with db.session() as session:
+        counts = await answers.answered_counts(session, "k", ["1", "2"])
+        other = await answers.answered_counts(session, "other", ["1", "2"])
+    # "1" corrected counts once, "9" is not asked for, the second unit's only answer replaced
+    assert (counts, other) == ({first: 2}, {})

@@ -4,7 +4,7 @@ once however many senders ask, a spent code cannot be spent again."""
 import asyncio
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.campaign.loader import load_campaign
 from bot.campaign.units import Unit as CsvUnit
@@ -201,3 +201,29 @@ async def test_rows_of_another_campaign_key_are_cancelled_not_sent_twice(db):
             session, dt.datetime(2023, 12, 1, tzinfo=VN), campaign="new-name"
         )
     assert {row.campaign for row in due} == {"new-name"}
+
+
+async def test_planning_every_chat_at_once_joins_a_waiting_announcement_once_per_chat(db):
+    """`plan` over many chats (one pass, rows inserted in bulk) gives each chat the campaign's
+    19 rows and a scheduled announcement of its type once, and planning again adds nothing."""
+    campaign = load_campaign(SCHEDULES / SEEDS["lac-thuy"])
+    first, *others = await registered(db, "a", "b", "c")
+    at = BEFORE_THE_WEEK + dt.timedelta(days=2)
+    async with db.session() as session, session.begin():
+        await outbox.plan_chat(session, "c", campaign, first, BEFORE_THE_WEEK)
+        await outbox.broadcast(session, "c", "Họp lúc 15h", ["truong-hoc"], at)
+        await outbox.broadcast(session, "c", "Chỉ cho trung tâm", ["tthtcd"], at)
+        later = [target.chat.id for target in others]  # as if b and c registered after it
+        await session.execute(delete(Delivery).where(Delivery.chat_id.in_(later)))
+    async with db.session() as session, session.begin():
+        added = await outbox.plan(session, "c", campaign, BEFORE_THE_WEEK)
+    async with db.session() as session, session.begin():
+        again = await outbox.plan(session, "c", campaign, BEFORE_THE_WEEK)
+    async with db.session() as session:
+        rows = list(await session.scalars(select(Delivery)))
+    assert (added, again) == (2 * 19 + 2, 0)  # b and c: the form and notices, the meeting
+    for target in (first, *others):
+        own = [r for r in rows if r.chat_id == target.chat.id]
+        assert len(own) == 20 and {r.status for r in own} == {DeliveryStatus.PENDING}
+        assert [r.announcement.text for r in own if r.payload] == ["Họp lúc 15h"]
+        assert all(r.payload is None for r in own if r.kind != "announcement")

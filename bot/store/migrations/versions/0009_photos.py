@@ -1,7 +1,7 @@
 """Units' photos of their week (issue 20): a row per photo kept, the JPEG on disk.
 
-Revision ID: 0008_photos
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05 22:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_photos"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
