@@ -37,7 +37,7 @@ from bot.errors import ChatAddressChanged, SendError
 from bot.messages import command_menu, render
 from bot.ops import chats, unitlinks
 from bot.ops.env import Env
-from bot.ops.registration import OverBudget, Registrar
+from bot.ops.registration import OverBudget, Registrar, tally
 from bot.store import chats as chats_store
 from bot.store.db import Database, is_transient
 from bot.store.defaults import PhotoSettings
@@ -319,7 +319,17 @@ class Loa:
             if not scope.everything and not (isinstance(unit, Unit) and scope.covers(unit.parent)):
                 continue
             if coordinator.platform in self.channels:
-                self.notices.add(str(coordinator), Notice(template, context))
+                told = await self._counted_in(scope, context)
+                self.notices.add(str(coordinator), Notice(template, told))
+
+    async def _counted_in(self, scope: Scope, context: dict[str, Any]) -> dict[str, Any]:
+        """A notice's registration count (`registered` of `total`) as the coordinator's scope
+        counts it: a commune's official hears of its own units' progress."""
+        if scope.everything or "registered" not in context:
+            return context
+        async with self.db.session() as session:
+            registered, total = await tally(session, scope)
+        return {**context, "registered": registered, "total": total}
 
     async def _send_notices(self, coordinator: str, notices: list[Notice]) -> None:
         """One message for a coordinator's notices, after any answer to their own command:

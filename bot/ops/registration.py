@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.address import Address
 from bot.campaign.model import Campaign
+from bot.campaign.scope import EVERYTHING, Scope
 from bot.delivery import outbox
 from bot.ops.env import Env
 from bot.store import audit, chats
@@ -220,6 +221,10 @@ async def _check(
     audit.record(session, str(claimant.person), "registered", chat, unit)
     target = UnitChat(chat, unit)
     await outbox.plan_chat(session, env.campaign_key, env.campaign, target, env.clock.now())
-    registered = {c.unit_id for c in await chats.registered_chats(session) if c.active}
-    total = len(await chats.all_units(session))
-    return Registered(unit, len(registered), total)
+    return Registered(unit, *await tally(session))
+
+
+async def tally(session: AsyncSession, scope: Scope = EVERYTHING) -> tuple[int, int]:
+    """How many units of `scope` have a registered, active chat, and how many units it has."""
+    reached = [yes for parent, yes in await chats.reach(session) if scope.covers(parent)]
+    return sum(reached), len(reached)

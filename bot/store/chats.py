@@ -187,3 +187,12 @@ async def active_per_platform(session: AsyncSession) -> dict[str, int]:
         .group_by(Chat.platform)
     )
     return {platform: count for platform, count in rows}
+
+
+async def reach(session: AsyncSession) -> list[tuple[str | None, bool]]:
+    """Each unit's parent and whether one of its chats is registered and active: a count of
+    registrations without loading a row as an object."""
+    reached = select(Chat.id).where(Chat.unit_id == Unit.id, Chat.active.is_(True)).exists()
+    return [
+        (parent, bool(yes)) for parent, yes in await session.execute(select(Unit.parent, reached))
+    ]

@@ -117,6 +117,10 @@ async def test_notices_reach_a_commune_coordinator_about_its_units_only(commune)
     await world.registered_groups("mn-an-binh")
     notices = await world.sandbox.wait_sent(binh.id, heard + 1)
     assert notices[heard]["text"].startswith("✅ Trường Mầm non An Bình (mn-an-binh) đã đăng ký")
+    assert "Tiến độ: 1/2 đơn vị đã đăng ký." in notices[heard]["text"]  # xã An Bình's count
+    lan = world.coordinator.id
+    district = [m["text"] for m in world.sandbox.sent(lan) if "mn-an-binh" in m.get("text", "")]
+    assert "Tiến độ: 2/6 đơn vị đã đăng ký." in district[-1]  # the campaign's, for Cô Lan
 
 
 async def test_loa_run_warns_of_a_commune_no_unit_belongs_to(commune):
