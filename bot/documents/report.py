@@ -163,8 +163,9 @@ def _paragraph(document: DocumentType, line: str, export: Export) -> None:
                 paragraph.paragraph_format.space_before = Pt(18 if mark == "# " else 0)
                 paragraph.paragraph_format.space_after = Pt(0 if mark == "# " else 12)
                 run.font.size = Pt(14)
-            else:
+            else:  # a section's heading: with its table, apart from the table before it
                 paragraph.paragraph_format.keep_with_next = True
+                paragraph.paragraph_format.space_before = Pt(12)
             return
     document.add_paragraph(line)  # justified, its first line indented: the Normal style
 
