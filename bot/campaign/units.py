@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.campaign.files import read_bytes
+from bot.campaign.scope import parent_code
 from bot.errors import Invalid, Problem
 
 REQUIRED = ("code", "name", "type")  # and optionally "parent", or "area" as offices also call it
@@ -165,6 +166,7 @@ def units_from_rows(
     units: list[Unit] = []
     problems: list[Problem] = []
     seen: set[str] = set()
+    spelt: dict[str, str] = {}  # a parent's code -> its first spelling in the file
     for line, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
@@ -180,11 +182,19 @@ def units_from_rows(
             problems.append(Problem((), problem[0], problem[1], file, line))
             continue
         seen.add(cells["code"].lower())
-        parent = cells.get("parent") or cells.get("area") or None
+        parent = _parent(cells.get("parent") or cells.get("area") or "", spelt)
         units.append(Unit(cells["code"], cells["name"], cells["type"], parent))
     if problems:
         raise Invalid(problems)
     return units
+
+
+def _parent(given: str, spelt: dict[str, str]) -> str | None:
+    """The parent as the file first spells it: typed by hand, one commune comes as "xã An Bình",
+    "Xã An  Bình" or "xa an binh", and is one commune (as a scoped `LOA_ADMINS` entry finds it)."""
+    name = " ".join(given.split())
+    code = parent_code(name)
+    return spelt.setdefault(code, name) if code else name or None
 
 
 def _check(

@@ -150,6 +150,22 @@ def test_codes_differing_only_in_case_are_one_code(tmp_path):
     assert [(p.code, p.line) for p in caught.value.problems] == [("units_duplicate", 3)]
 
 
+def test_one_commune_spelt_two_ways_is_one_parent_as_first_spelt(tmp_path):
+    """Typed by hand, "xã An Bình" comes back as "Xã An  Bình" or "xa an binh": one commune for
+    the subtotals, the overview and /tiendo, as it is for a scoped LOA_ADMINS entry."""
+    path = tmp_path / "units.csv"
+    rows = [
+        "a,A,t,xã An Bình",
+        "b,B,t,Xã An  Bình ",
+        "c,C,t,xa an binh",
+        "d,D,t,xã Đồng Tâm",
+        "e,E,t,",
+    ]
+    path.write_text("code,name,type,parent\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    parents = [unit.parent for unit in load_units(path)]
+    assert parents == ["xã An Bình", "xã An Bình", "xã An Bình", "xã Đồng Tâm", None]
+
+
 @pytest.mark.parametrize(
     ("content", "said"),
     [
