@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import io
 import itertools
 import signal
 import socket
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from bot.app import Loa
@@ -124,9 +126,31 @@ class Demo:
     ) -> None:
         """Someone writes; wait for Loa's answer (its `answers` messages)."""
         platform, chat = where
+        expected = len(self.sandboxes[platform].sent(chat)) + answers
+        message = await self.sandboxes[platform].post(chat, user, text, reply_to)
+        await self._answered(where, user, text, message, expected)
+
+    async def show(
+        self, where: Where, user: int | str, caption: str, colour: str, reply_to: Any = None
+    ) -> None:
+        """Someone sends a photo of the week with a caption; wait for Loa's acknowledgement."""
+        platform, chat = where
         sandbox = self.sandboxes[platform]
-        expected = len(sandbox.sent(chat)) + answers
-        message = await sandbox.post(chat, user, text, reply_to)
+        expected = len(sandbox.sent(chat)) + 1
+        content = picture(colour)
+        if isinstance(sandbox, TelegramSandbox):
+            message = await sandbox.post_photo(
+                int(chat), int(user), content, caption, reply_to=reply_to
+            )
+        else:
+            message = await sandbox.post(chat, user, caption, kind="image", content=content)
+        await self._answered(where, user, f"[ảnh] {caption}", message, expected)
+
+    async def _answered(
+        self, where: Where, user: int | str, text: str, message: Any, expected: int
+    ) -> None:
+        platform, chat = where
+        sandbox = self.sandboxes[platform]
         line = Line(
             next(self.order), str(message["message_id"]), self.clock.now(),
             self.names[platform, user], text,
@@ -210,6 +234,14 @@ class Demo:
             await self.say(coordinator, self.coordinator, f"/thongbao {text}")
         async with self.scene(6, 10, 9):
             telegram.remove_bot(self.unit_chats[LEAVING_UNIT][1], TOKEN)
+        async with self.scene(6, 10, 15):  # the photos the announcement asked for
+            school = self.unit_chats[units[0].code]
+            asked = telegram.sent(school[1])[-1]["message_id"]  # in a group: a reply to Loa
+            caption = "Lễ khai mạc Tuần lễ tại trường"
+            await self.show(school, people[units[0].code], caption, "#2e7d32", asked)
+            centre = self.unit_chats[ZALO_UNIT]
+            caption = "Lớp tin học cho người cao tuổi"
+            await self.show(centre, people[ZALO_UNIT], caption, "#1565c0")
         async with self.scene(7, 10, 9):
             await self.say(coordinator, self.coordinator, "/tiendo")
         async with self.scene(9, 10, 9):
@@ -327,6 +359,21 @@ class Demo:
         }
 
 
+def picture(colour: str) -> bytes:
+    """A stand-in for a photo of the week: a school under the sky, in the unit's colour."""
+    image = Image.new("RGB", (1200, 800), "#bbdefb")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 560, 1200, 800), fill="#a5d6a7")  # the yard
+    draw.rectangle((300, 300, 900, 600), fill=colour)  # the school
+    draw.polygon([(260, 300), (600, 140), (940, 300)], fill="#b71c1c")  # its roof
+    for left in range(360, 860, 140):
+        draw.rectangle((left, 380, left + 80, 460), fill="#fff8e1")  # its windows
+    draw.ellipse((1000, 60, 1120, 180), fill="#fdd835")  # the sun
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
 async def export(env: Env) -> tuple[list[Path], Export]:
     """The table, the long form and the report, as the district's coordinator would take them,
     then the table as xã An Bình's would; and the district's export (its communes)."""
@@ -440,6 +487,7 @@ async def run(
                     report=report,
                     files=files,
                     communes=[group.parent for group in district.groups if group.parent],
+                    photos=sum(map(len, district.photos.values())),
                     commune=COMMUNE_COORDINATOR,
                     start=demo.clock.start,
                     end=demo.end,

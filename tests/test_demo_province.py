@@ -7,6 +7,7 @@ from openpyxl import load_workbook
 from bot import demo
 from bot.campaign.loader import load_units
 from bot.campaign.units import by_parent
+from bot.images import normalized
 from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from tests.ops.support import VN, StillClock
@@ -51,3 +52,14 @@ def test_the_closing_words_name_the_communes_subtotals_and_the_commune_coordinat
     )
     assert "một trang tổng cộng cho mỗi xã, thị trấn (TT Chi Nê, xã An Bình)" in said
     assert f"{demo.COMMUNE_COORDINATOR} chỉ điều phối các đơn vị của xã mình" in said
+
+
+def test_the_demos_photo_is_a_picture_loa_keeps():
+    kept = normalized(demo.picture("#1565c0"))
+    assert (kept.width, kept.height) == (1200, 800)
+
+
+def test_the_closing_words_count_the_reports_photos(seeds):
+    said = demo_said(seeds["lac-thuy"], photos=2)
+    assert "Báo cáo Word có phụ lục “Hình ảnh hoạt động” với 2 ảnh các đơn vị gửi" in said
+    assert "phụ lục" not in demo_said(seeds["lac-thuy"], photos=0)
