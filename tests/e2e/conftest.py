@@ -21,6 +21,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.delivery.clock import Clock
 from bot.sandbox.telegram import Limits, TelegramSandbox
 from bot.store.db import Database
+from bot.store.defaults import PhotoSettings
 from bot.store.models import Unit
 from bot.store.units import import_units
 from tests.conftest import SCHEDULES, SEEDS
@@ -147,6 +148,7 @@ async def start_world(
     db: Database,
     clock: Clock,
     scopes: Mapping[str, Scope] | None = None,
+    photos: PhotoSettings | None = None,
     **channel,
 ) -> World:
     """`scopes`: commune coordinators (`telegram:ID` -> their parents) beside Cô Lan, the
@@ -168,6 +170,7 @@ async def start_world(
         clock=clock,
         notice_every=0,  # each notice as it comes: these conversations read them one by one
         scopes=scopes,
+        photos=photos,
     )
     await loa.start()
     world = World(sandbox, loa, db, coordinator)

@@ -14,6 +14,7 @@ from docx import Document
 from PIL import Image
 
 from bot.ops import photos
+from bot.store.defaults import PhotoSettings
 from tests.e2e.conftest import VN, Running, start_world
 from tests.e2e.test_zalo import clock, mixed, zalo  # noqa: F401  (the Zalo world's fixtures)
 
@@ -207,3 +208,28 @@ async def test_a_photo_in_a_zalo_group_is_kept_with_its_caption_without_the_ment
     assert (await said(mixed.zalo, group, "📷", before)).startswith(
         "📷 Đã nhận ảnh 1/10: “Lớp 3B”."
     )
+
+
+async def test_a_unit_at_its_limit_is_told_to_remove_one_first(
+    sandbox,
+    database,
+    clock,
+    tmp_path,  # noqa: F811
+):
+    one = PhotoSettings(tmp_path / "anh", per_unit=1)
+    world = await start_world(sandbox, database, clock, photos=one)
+    try:
+        group = (await world.registered_groups("th-chi-ne"))["th-chi-ne"]
+        principal = world.person("Cô Mai")
+        asking = last_bot_message(sandbox, group)
+        before = len(sandbox.sent(group))
+        await sandbox.post_photo(group, principal.id, jpeg("red"), "Khai mạc", reply_to=asking)
+        assert (await said(sandbox, group, "📷", before)).startswith("📷 Đã nhận ảnh 1/1")
+        before = len(sandbox.sent(group))
+        await sandbox.post_photo(group, principal.id, jpeg("blue"), "Thư viện", reply_to=asking)
+        full = await said(sandbox, group, "⚠️", before)
+        assert "Đơn vị đã đủ 1 ảnh — gửi /anh để xem và xoá bớt" in full
+        kept = await photos.kept(world.loa.env, "th-chi-ne")
+        assert [p.caption for p in kept] == ["Khai mạc"]
+    finally:
+        await world.loa.stop()
