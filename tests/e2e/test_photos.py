@@ -213,8 +213,8 @@ async def test_a_photo_in_a_zalo_group_is_kept_with_its_caption_without_the_ment
 async def test_a_unit_at_its_limit_is_told_to_remove_one_first(
     sandbox,
     database,
-    clock,
-    tmp_path,  # noqa: F811
+    clock,  # noqa: F811  (the Zalo tests' clock: within the week)
+    tmp_path,
 ):
     one = PhotoSettings(tmp_path / "anh", per_unit=1)
     world = await start_world(sandbox, database, clock, photos=one)
