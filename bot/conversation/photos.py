@@ -62,6 +62,7 @@ async def _keep(ctx: ChatContext, event: PhotoReceived, unit: Unit) -> None:
         caption=event.caption,
         sender=message.sender,
         source=message.platform,
+        sender_name=message.user_name,
     )
     if isinstance(result, photos.Refused):
         await _refuse(ctx, message, result.reason, result.limit, result.max_bytes)

@@ -42,6 +42,7 @@ class Photo:
     height: int
     size: int  # bytes of the stored JPEG
     file: str  # its file's name: the content's SHA-256, hex, and ".jpg"
+    sender_name: str = ""  # as the chat showed the sender when the photo came; "" from the web
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,14 @@ class Refused:
 
 
 async def add(
-    env: Env, unit_code: str, content: bytes, *, caption: str, sender: str, source: str
+    env: Env,
+    unit_code: str,
+    content: bytes,
+    *,
+    caption: str,
+    sender: str,
+    source: str,
+    sender_name: str = "",
 ) -> Kept | Refused:
     """Keep `content` as a photo of the unit. Raises `LookupError` for an unknown unit (a face
     only ever adds for the unit of a registered chat or of a valid form link)."""
@@ -101,6 +109,7 @@ async def add(
             size=len(image.jpeg),
             caption=caption.strip(),
             sender=sender,
+            sender_name=sender_name[:255],
             source=source,
             received_at=env.clock.now(),
         )
@@ -224,6 +233,28 @@ async def for_report(
     }
 
 
+@dataclass(frozen=True)
+class UnitPhotos:
+    """A unit that sent photos, as the console's index of galleries shows it."""
+
+    code: str
+    name: str
+    parent: str | None
+    photos: list[Photo]
+
+
+async def by_unit(env: Env, scope: Scope = EVERYTHING) -> list[UnitPhotos]:
+    """The units of `scope` that sent photos, with them: by commune, then by name."""
+    async with env.db.session() as session:
+        units = {unit.code: unit for unit in await chats.all_units(session)}
+    kept = await for_report(env, scope=scope)
+    found = [
+        UnitPhotos(code, units[code].name, units[code].parent, photos)
+        for code, photos in kept.items()
+    ]
+    return sorted(found, key=lambda unit: (unit.parent is None, unit.parent or "", unit.name))
+
+
 def path(env: Env, photo: Photo) -> Path:
     """Where the photo's file is, for a writer that reads it itself (the report)."""
     return stored.path_of(env.photos_folder, photo.file)
@@ -242,6 +273,7 @@ def _photo(row: PhotoRow, number: int, unit_code: str) -> Photo:
         row.height,
         row.size,
         row.file,
+        row.sender_name,
     )
 
 

@@ -335,6 +335,7 @@ class Photo(Base):
     size: Mapped[int]  # bytes of the stored JPEG
     caption: Mapped[str] = mapped_column(Text, default="")
     sender: Mapped[str] = mapped_column(String(96))  # platform:user_id, or "web"
+    sender_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
     source: Mapped[str] = mapped_column(String(16))  # "telegram", "zalo" or "web"
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[dt.datetime | None]

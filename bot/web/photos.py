@@ -35,8 +35,8 @@ _OVERHEAD = 64 * 1024  # what a multipart body carries besides the photo: bounda
 async def every_unit(request: web.Request) -> web.StreamResponse:
     """The units that sent photos, how many each, the first as a thumbnail."""
     env = request.app[CONSOLE].env
-    kept = await photos.for_report(env, scope=units_of(request))
-    return page(request, "photos", kept=kept, total=sum(map(len, kept.values())))
+    kept = await photos.by_unit(env, units_of(request))
+    return page(request, "photos", kept=kept, total=sum(len(unit.photos) for unit in kept))
 
 
 @routes.get("/units/{code}/photos")

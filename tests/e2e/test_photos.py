@@ -108,7 +108,7 @@ async def test_a_telegram_unit_sends_two_photos_and_a_too_large_file(world):
         (1, "Lễ khai mạc", "telegram"),
         (2, "Lớp 5A", "telegram"),
     ]
-    assert kept[0].sender == f"telegram:{principal.id}"
+    assert (kept[0].sender, kept[0].sender_name) == (f"telegram:{principal.id}", "Cô Mai")
 
     assert await appendix(world) == ["Ảnh 1. Lễ khai mạc", "Ảnh 2. Lớp 5A"]
 

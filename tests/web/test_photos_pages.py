@@ -119,11 +119,17 @@ async def test_a_unit_sees_and_removes_only_its_own_photos(client, env, school):
 
 
 async def test_the_console_gallery_shows_downloads_and_removes(coordinator, env, school):
-    kept = await photos.add(env, "th-b", jpeg(), caption="Thư viện", sender="zalo:9", source="zalo")
+    kept = await photos.add(
+        env, "th-b", jpeg(), caption="Thư viện", sender="zalo:9", source="zalo", sender_name="Cô Hà"
+    )
+    await photos.add(env, "th-a", jpeg((9, 9, 9)), caption="", sender="web", source="web")
     index = await coordinator.get("/photos")
-    assert index.status_code == 200 and "/units/th-b/photos" in index.text
+    assert index.status_code == 200 and '<a href="/units/th-b/photos">Đơn vị th-b</a>' in index.text
+    assert "Tổng cộng 2 ảnh của 2 đơn vị." in index.text
     page = await coordinator.get("/units/th-b/photos")
-    assert "Ảnh 1.</b> Thư viện" in page.text and "Gửi qua Zalo (zalo:9)" in page.text
+    assert "Ảnh 1.</b> Thư viện" in page.text and "Cô Hà gửi qua Zalo, " in page.text
+    web = await coordinator.get("/units/th-a/photos")
+    assert "Gửi qua trang nhập số liệu, " in web.text
     download = await coordinator.get(f"/photos/{kept.photo.id}.jpg?tai=1")
     assert download.headers["Content-Disposition"] == 'attachment; filename="anh-th-b-1.jpg"'
     assert download.content == await photos.read(env, kept.photo)

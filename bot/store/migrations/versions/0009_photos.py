@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("caption", sa.Text(), nullable=False),
         sa.Column("sender", sa.String(length=96), nullable=False),
+        sa.Column("sender_name", sa.String(length=255), nullable=False, server_default=""),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
