@@ -27,7 +27,7 @@ from bot.channels.base import (
 )
 from bot.conversation import photos, registration
 from bot.conversation.commands import dispatch
-from bot.delivery import outbox
+from bot.delivery import outbox, replan
 from bot.delivery.clock import Clock
 from bot.delivery.dispatcher import CLAIM_GRACE, Dispatcher
 from bot.delivery.notices import EVERY as NOTICE_EVERY
@@ -136,9 +136,10 @@ class Loa:
         async with self.db.session() as session, session.begin():
             epoch = await outbox.take_epoch(session)  # fences out every earlier process
             unfinished = await outbox.claims_of_others(session, epoch)
-            added = await outbox.plan(session, self.campaign_key, self.campaign, self.clock.now())
+            added = await replan.plan(session, self.campaign_key, self.campaign, self.clock.now())
         self.dispatcher.begin(epoch)
-        log.info("outbox: %d deliveries planned, %d unfinished ones to go back", added, unfinished)
+        planned = "not planned again" if added is None else f"{added} deliveries planned"
+        log.info("outbox: %s, %d unfinished ones to go back", planned, unfinished)
         everyone, coordinators = command_menu()
         for platform, channel in self.channels.items():
             await channel.start(self.handle)

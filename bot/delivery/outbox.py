@@ -221,9 +221,15 @@ def _row(
 async def plan(
     session: AsyncSession, campaign_key: str, campaign: Campaign, now: dt.datetime
 ) -> int:
-    """Plan every registered active chat. Rows of another campaign key still waiting (the
-    campaign file was renamed, or another campaign was served before) are cancelled: the
-    timeline they came from is not the one served now."""
+    """Plan every registered active chat, after `cancel_stale`."""
+    await cancel_stale(session, campaign_key)
+    targets = await active_unit_chats(session)
+    return await _plan_chats(session, campaign_key, campaign, targets, now)
+
+
+async def cancel_stale(session: AsyncSession, campaign_key: str) -> int:
+    """Cancel rows of another campaign key still waiting (the campaign file was renamed, or
+    another campaign was served before): the timeline they came from is not the one served now."""
     stale = await rowcount(
         session,
         update(Delivery)
@@ -232,8 +238,7 @@ async def plan(
     )
     if stale:
         log.warning("outbox: %d rows of another campaign cancelled", stale)
-    targets = await active_unit_chats(session)
-    return await _plan_chats(session, campaign_key, campaign, targets, now)
+    return stale
 
 
 async def broadcast(
