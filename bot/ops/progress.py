@@ -7,6 +7,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple, TypedDict
 
+from sqlalchemy import select
+
 from bot.campaign.scope import EVERYTHING, Scope
 from bot.campaign.units import by_parent
 from bot.delivery import outbox
@@ -14,7 +16,7 @@ from bot.ops.env import Env
 from bot.ops.scoping import unit_ids
 from bot.stats import table
 from bot.stats.table import Completion
-from bot.store import answers, chats
+from bot.store import answers
 from bot.store.db import Database
 from bot.store.models import Chat, DeliveryStatus, Unit
 
@@ -68,10 +70,37 @@ class ParentCount:
     silent: int
 
 
+class UnitRow(NamedTuple):
+    """A unit as progress shows it: a plain row, as a province's 5,000 are read at every ask."""
+
+    id: int
+    code: str
+    name: str
+    type: str
+    parent: str | None
+
+
+class ChatRow(NamedTuple):
+    """A registered chat as progress shows it (plain, as `UnitRow`)."""
+
+    id: int
+    unit_id: int | None
+    platform: str
+    kind: str
+    title: str | None
+    active: bool
+
+
+_UNITS = select(Unit.id, Unit.code, Unit.name, Unit.type, Unit.parent).order_by(Unit.code)
+_CHATS = select(Chat.id, Chat.unit_id, Chat.platform, Chat.kind, Chat.title, Chat.active).where(
+    Chat.unit_id.is_not(None)
+)
+
+
 @dataclass(frozen=True)
 class Progress:
-    units: Sequence[Unit]  # by code
-    chats: Mapping[int | None, Sequence[Chat]]  # unit id -> its registered chats
+    units: Sequence[UnitRow]  # by code
+    chats: Mapping[int | None, Sequence[ChatRow]]  # unit id -> its registered chats
     active: frozenset[int | None]  # units with a chat Loa can write to
     figures: Mapping[int, Standing]  # unit id -> its figures; empty without a form
     items: int  # answerable items of the form (0 without one)
@@ -167,8 +196,10 @@ class Progress:
 async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
     """Who of the units of `scope` receives Loa's messages, and who has sent their figures."""
     async with env.db.session() as session:
-        units = scope.within(await chats.all_units(session), lambda unit: unit.parent)
-        bound = await chats.registered_chats(session)
+        connection = await session.connection()
+        every = [UnitRow(*row) for row in await connection.execute(_UNITS)]
+        units = scope.within(every, lambda unit: unit.parent)
+        bound = [ChatRow(*row) for row in await connection.execute(_CHATS)]
         went = await outbox.statuses(session, env.campaign_key, await unit_ids(session, scope))
         form = env.campaign.form
         items = [row.code for row in table.answerable(form)] if form else []
@@ -178,7 +209,7 @@ async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
     deliveries: Counter[str] = Counter()
     for counts in went.values():
         deliveries.update(counts)
-    by_unit: dict[int | None, list[Chat]] = defaultdict(list)
+    by_unit: dict[int | None, list[ChatRow]] = defaultdict(list)
     for chat in bound:
         by_unit[chat.unit_id].append(chat)
     figures = {
