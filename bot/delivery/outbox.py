@@ -416,11 +416,18 @@ async def upcoming(
     session: AsyncSession, campaign: str, limit: int = 5
 ) -> list[tuple[dt.datetime, str, int]]:
     """The next moments something goes out: (when, kind, how many chats)."""
+    waiting = (Delivery.status == DeliveryStatus.PENDING, Delivery.campaign == campaign)
+    # the first moments first, read in the index's order: counting every pending row's group
+    # (a province's 114,000) to keep five took 100 ms
+    moments = select(Delivery.due_at).where(*waiting).distinct().order_by(Delivery.due_at)
+    soon = list(await session.scalars(moments.limit(limit)))
+    if not soon:
+        return []
     rows = await session.execute(
         select(Delivery.due_at, Delivery.kind, func.count())
-        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.campaign == campaign)
+        .where(*waiting, Delivery.due_at.in_(soon))
         .group_by(Delivery.due_at, Delivery.kind)
-        .order_by(Delivery.due_at)
+        .order_by(Delivery.due_at, Delivery.kind)
         .limit(limit)
     )
     return [(due, kind, count) for due, kind, count in rows]
