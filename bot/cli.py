@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from alembic.util import CommandError
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -37,7 +36,7 @@ from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from bot.ops.figures import gather
 from bot.outfile import write_whole
-from bot.store.db import Database, display_url
+from bot.store.db import Database, and_migration_errors, display_url
 
 INVALID = 2
 
@@ -52,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _main(argv)
         except Invalid as exc:
             return _invalid(exc)
-        except (DBAPIError, CommandError, sqlite3.Error) as exc:  # e.g. preview --status
+        except and_migration_errors(DBAPIError, sqlite3.Error) as exc:  # e.g. preview --status
             url = Settings.from_env().database_url
             print(describe(database_problem(exc, url)), file=sys.stderr)
             return 1
@@ -303,7 +302,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     except Invalid as exc:  # e.g. a token Telegram rejects
         return _invalid(exc)
-    except (OperationalError, InterfaceError, CommandError) as exc:
+    except and_migration_errors(OperationalError, InterfaceError) as exc:
         detail = {"url": display_url(loa.db.url), "detail": str(getattr(exc, "orig", None) or exc)}
         print(describe(Problem((), "database_error", detail)), file=sys.stderr)
         return 1
@@ -437,7 +436,7 @@ def _with_database(work: Callable[[Database], Awaitable[str]], migrate: bool = T
 
     try:
         print(asyncio.run(run()))
-    except (DBAPIError, CommandError, sqlite3.Error) as exc:
+    except and_migration_errors(DBAPIError, sqlite3.Error) as exc:
         # not a database, cannot connect, locked, disk full; or migrated by a newer Loa
         print(describe(database_problem(exc, Settings.from_env().database_url)), file=sys.stderr)
         return 1
