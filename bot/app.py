@@ -155,15 +155,16 @@ class Loa:
         async with self.db.session() as session:
             chats = await chats_store.active_per_platform(session)
             upcoming = await outbox.upcoming(session, self.campaign_key)
-            units = await chats_store.all_units(session)
-        known = {code for unit in units if (code := parent_code(unit.parent))}
+            parents = await chats_store.unit_parents(session)
+        known = {code for parent in parents if (code := parent_code(parent))}
+        units = len(parents)
         return render(
             "run_started",
             campaign=self.campaign,
             key=self.campaign_key,
             channels=self.channels,
             chats=chats,
-            units=len(units),
+            units=units,
             unknown=self.unknown_parents(known) if units else [],
             parents=sorted(known),
             upcoming=upcoming,

@@ -175,6 +175,12 @@ async def all_units(session: AsyncSession) -> list[Unit]:
     return list(await session.scalars(select(Unit).order_by(Unit.code)))
 
 
+async def unit_parents(session: AsyncSession) -> list[str | None]:
+    """Every unit's parent (None: it names none), one per unit: a plain column, not 5,000
+    objects."""
+    return list(await session.scalars(select(Unit.parent)))
+
+
 async def registered_chats(session: AsyncSession) -> list[Chat]:
     return list(await session.scalars(select(Chat).where(Chat.unit_id.is_not(None))))
 
