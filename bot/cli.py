@@ -24,7 +24,7 @@ from sqlalchemy.exc import (
 
 from bot import cli_text, logs
 from bot.address import Address
-from bot.campaign.loader import load_campaign, load_units
+from bot.campaign.loader import campaign_key, load_campaign, load_units
 from bot.campaign.model import Campaign
 from bot.campaign.timeline import timeline
 from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
@@ -198,7 +198,6 @@ def _preview(args: argparse.Namespace) -> int:
 def _statuses(campaign: Path) -> dict[tuple[str, str], Counter[str]]:
     """How the campaign's deliveries went, from the outbox of DATABASE_URL."""
     from bot.ops.progress import how_each_went
-    from bot.service import campaign_key
 
     async def read() -> dict[tuple[str, str], Counter[str]]:
         async with _database() as db:
@@ -325,7 +324,6 @@ def _export(args: argparse.Namespace) -> int:
         fmt = export_format(args.format, args.output)
     except Invalid as exc:
         return _invalid(exc)
-    from bot.service import campaign_key
 
     key = campaign_key(path)
     output: Path = args.output or Path(f"tong-hop-{key}.{fmt}")
@@ -467,7 +465,6 @@ if __name__ == "__main__":
 
 def _served_campaign(settings: Settings) -> tuple[Campaign, str]:
     """`LOA_CAMPAIGN`'s campaign and its key, as `loa run` serves it; Invalid without one."""
-    from bot.service import campaign_key
 
     if settings.campaign is None:
         raise Invalid([Problem(("LOA_CAMPAIGN",), "setting_missing")])

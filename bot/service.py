@@ -12,12 +12,11 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from aiohttp import web
 
 from bot.app import Loa
-from bot.campaign.loader import load_campaign
+from bot.campaign.loader import campaign_key, load_campaign
 from bot.channels.base import Channel
 from bot.channels.defaults import TelegramLimits, ZaloLimits
 from bot.channels.telegram import TelegramChannel
@@ -50,11 +49,6 @@ class Site:
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def campaign_key(path: Path) -> str:
-    """The campaign's name in outbox keys: its file name (`2023-lac-thuy`)."""
-    return path.stem
 
 
 def channels_for(settings: Settings) -> dict[str, Channel]:

@@ -17,9 +17,10 @@ from bot.ops.env import Env
 from bot.ops.scoping import unit_ids
 from bot.stats import table
 from bot.stats.table import Completion
-from bot.store import answers
+from bot.store import answers, chats
+from bot.store.chats import UnitRow
 from bot.store.db import Database
-from bot.store.models import Chat, DeliveryStatus, Unit
+from bot.store.models import Chat, DeliveryStatus
 
 # The deliveries' states a coordinator is shown; a delivery being sent counts as pending.
 DELIVERY_STATES: dict[DeliveryStatus, Literal["sent", "pending", "failed", "missed"]] = {
@@ -71,16 +72,6 @@ class ParentCount:
     silent: int
 
 
-class UnitRow(NamedTuple):
-    """A unit as progress shows it: a plain row, as a province's 5,000 are read at every ask."""
-
-    id: int
-    code: str
-    name: str
-    type: str
-    parent: str | None
-
-
 class ChatRow(NamedTuple):
     """A registered chat as progress shows it (plain, as `UnitRow`)."""
 
@@ -92,7 +83,6 @@ class ChatRow(NamedTuple):
     active: bool
 
 
-_UNITS = select(Unit.id, Unit.code, Unit.name, Unit.type, Unit.parent).order_by(Unit.code)
 _CHATS = select(Chat.id, Chat.unit_id, Chat.platform, Chat.kind, Chat.title, Chat.active).where(
     Chat.unit_id.is_not(None)
 )
@@ -204,7 +194,7 @@ async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
     try:
         async with env.db.session() as session:
             connection = await session.connection()
-            every = [UnitRow(*row) for row in await connection.execute(_UNITS)]
+            every = await chats.unit_rows(session)
             units = scope.within(every, lambda unit: unit.parent)
             bound = [ChatRow(*row) for row in await connection.execute(_CHATS)]
             went = await outbox.statuses(session, env.campaign_key, await unit_ids(session, scope))
