@@ -69,13 +69,12 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bot.app import Loa
-from bot.campaign.loader import load_campaign
+from bot.campaign.loader import campaign_key, load_campaign
 from bot.campaign.model import AnswerKind, Campaign
 from bot.channels.defaults import TelegramLimits
 from bot.channels.telegram import CONCURRENT_UPDATES, TelegramChannel
 from bot.delivery.clock import Clock
 from bot.sandbox.telegram import Limits, TelegramSandbox
-from bot.service import campaign_key
 from bot.stats import table
 from bot.store.db import Database
 from bot.store.models import Answer, Unit

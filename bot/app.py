@@ -27,7 +27,7 @@ from bot.channels.base import (
 )
 from bot.conversation import photos, registration
 from bot.conversation.commands import dispatch
-from bot.delivery import outbox
+from bot.delivery import outbox, replan
 from bot.delivery.clock import Clock
 from bot.delivery.dispatcher import CLAIM_GRACE, Dispatcher
 from bot.delivery.notices import EVERY as NOTICE_EVERY
@@ -136,9 +136,10 @@ class Loa:
         async with self.db.session() as session, session.begin():
             epoch = await outbox.take_epoch(session)  # fences out every earlier process
             unfinished = await outbox.claims_of_others(session, epoch)
-            added = await outbox.plan(session, self.campaign_key, self.campaign, self.clock.now())
+            added = await replan.plan(session, self.campaign_key, self.campaign, self.clock.now())
         self.dispatcher.begin(epoch)
-        log.info("outbox: %d deliveries planned, %d unfinished ones to go back", added, unfinished)
+        planned = "not planned again" if added is None else f"{added} deliveries planned"
+        log.info("outbox: %s, %d unfinished ones to go back", planned, unfinished)
         everyone, coordinators = command_menu()
         for platform, channel in self.channels.items():
             await channel.start(self.handle)
@@ -154,15 +155,16 @@ class Loa:
         async with self.db.session() as session:
             chats = await chats_store.active_per_platform(session)
             upcoming = await outbox.upcoming(session, self.campaign_key)
-            units = await chats_store.all_units(session)
-        known = {code for unit in units if (code := parent_code(unit.parent))}
+            parents = await chats_store.unit_parents(session)
+        known = {code for parent in parents if (code := parent_code(parent))}
+        units = len(parents)
         return render(
             "run_started",
             campaign=self.campaign,
             key=self.campaign_key,
             channels=self.channels,
             chats=chats,
-            units=len(units),
+            units=units,
             unknown=self.unknown_parents(known) if units else [],
             parents=sorted(known),
             upcoming=upcoming,

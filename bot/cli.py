@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from alembic.util import CommandError
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -25,7 +24,7 @@ from sqlalchemy.exc import (
 
 from bot import cli_text, logs
 from bot.address import Address
-from bot.campaign.loader import load_campaign, load_units
+from bot.campaign.loader import campaign_key, load_campaign, load_units
 from bot.campaign.model import Campaign
 from bot.campaign.timeline import timeline
 from bot.cli_errors import check_sqlite, database_problem, folder_problem, url_problem
@@ -37,7 +36,7 @@ from bot.ops import units as unit_ops
 from bot.ops.env import Env
 from bot.ops.figures import gather
 from bot.outfile import write_whole
-from bot.store.db import Database, display_url
+from bot.store.db import Database, and_migration_errors, display_url
 
 INVALID = 2
 
@@ -52,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _main(argv)
         except Invalid as exc:
             return _invalid(exc)
-        except (DBAPIError, CommandError, sqlite3.Error) as exc:  # e.g. preview --status
+        except and_migration_errors(DBAPIError, sqlite3.Error) as exc:  # e.g. preview --status
             url = Settings.from_env().database_url
             print(describe(database_problem(exc, url)), file=sys.stderr)
             return 1
@@ -199,7 +198,6 @@ def _preview(args: argparse.Namespace) -> int:
 def _statuses(campaign: Path) -> dict[tuple[str, str], Counter[str]]:
     """How the campaign's deliveries went, from the outbox of DATABASE_URL."""
     from bot.ops.progress import how_each_went
-    from bot.service import campaign_key
 
     async def read() -> dict[tuple[str, str], Counter[str]]:
         async with _database() as db:
@@ -303,7 +301,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     except Invalid as exc:  # e.g. a token Telegram rejects
         return _invalid(exc)
-    except (OperationalError, InterfaceError, CommandError) as exc:
+    except and_migration_errors(OperationalError, InterfaceError) as exc:
         detail = {"url": display_url(loa.db.url), "detail": str(getattr(exc, "orig", None) or exc)}
         print(describe(Problem((), "database_error", detail)), file=sys.stderr)
         return 1
@@ -326,7 +324,6 @@ def _export(args: argparse.Namespace) -> int:
         fmt = export_format(args.format, args.output)
     except Invalid as exc:
         return _invalid(exc)
-    from bot.service import campaign_key
 
     key = campaign_key(path)
     output: Path = args.output or Path(f"tong-hop-{key}.{fmt}")
@@ -437,7 +434,7 @@ def _with_database(work: Callable[[Database], Awaitable[str]], migrate: bool = T
 
     try:
         print(asyncio.run(run()))
-    except (DBAPIError, CommandError, sqlite3.Error) as exc:
+    except and_migration_errors(DBAPIError, sqlite3.Error) as exc:
         # not a database, cannot connect, locked, disk full; or migrated by a newer Loa
         print(describe(database_problem(exc, Settings.from_env().database_url)), file=sys.stderr)
         return 1
@@ -468,7 +465,6 @@ if __name__ == "__main__":
 
 def _served_campaign(settings: Settings) -> tuple[Campaign, str]:
     """`LOA_CAMPAIGN`'s campaign and its key, as `loa run` serves it; Invalid without one."""
-    from bot.service import campaign_key
 
     if settings.campaign is None:
         raise Invalid([Problem(("LOA_CAMPAIGN",), "setting_missing")])

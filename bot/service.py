@@ -7,17 +7,17 @@ import asyncio
 import contextlib
 import errno
 import functools
+import gc
 import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from aiohttp import web
 
 from bot.app import Loa
-from bot.campaign.loader import load_campaign
+from bot.campaign.loader import campaign_key, load_campaign
 from bot.channels.base import Channel
 from bot.channels.defaults import TelegramLimits, ZaloLimits
 from bot.channels.telegram import TelegramChannel
@@ -50,11 +50,6 @@ class Site:
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def campaign_key(path: Path) -> str:
-    """The campaign's name in outbox keys: its file name (`2023-lac-thuy`)."""
-    return path.stem
 
 
 def channels_for(settings: Settings) -> dict[str, Channel]:
@@ -178,9 +173,14 @@ async def serve(loa: Loa, stop: asyncio.Event | None = None, site: Site | None =
                     await loa.stop()
                     return
                 print(await loa.summary(str(site) if site else None), flush=True)
+                # What start made (modules, campaign, templates) lives as long as the process:
+                # kept out of the full collections, which otherwise walk it all every few
+                # requests that make many objects (a province's /tiendo: 60-80 ms pauses).
+                gc.freeze()
                 try:
                     await _until(stop, loa.db.lost)
                 finally:
+                    gc.unfreeze()
                     if loa.db.lost.is_set():
                         loa.dispatcher.stopping = True  # before anything else: not one more send
                     await loa.stop()

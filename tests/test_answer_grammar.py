@@ -191,3 +191,15 @@ def test_text_round_trips(text: str) -> None:
 def test_text_answers_lose_characters_no_document_can_hold():
     assert read("Ngày hội\x08 đọc\x00 sách\x1b", TEXT) == Accepted("Ngày hội đọc sách")
     assert read("\x01\x02", TEXT) == Rejected("empty")
+
+
+def test_printable_removes_exactly_controls_surrogates_and_the_two_non_characters():
+    every = "".join(chr(point) for point in range(0x110000))
+    kept = "".join(
+        ch
+        for ch in every
+        if ch in "\n\t"
+        or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in "\ufffe\uffff")
+    )
+    assert printable(every) == kept
+    assert printable("Số\x00 lớp\t12\n\x85\ud800\uffff") == "Số lớp\t12\n"

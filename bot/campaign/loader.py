@@ -110,3 +110,8 @@ def _model_args(annotation: Any) -> list[type[BaseModel]]:
 
 
 _FIELD_NAMES = sorted(_field_names(Campaign, set()))
+
+
+def campaign_key(path: Path) -> str:
+    """The campaign's name in outbox keys: its file name (`2023-lac-thuy`)."""
+    return path.stem

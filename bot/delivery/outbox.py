@@ -221,9 +221,15 @@ def _row(
 async def plan(
     session: AsyncSession, campaign_key: str, campaign: Campaign, now: dt.datetime
 ) -> int:
-    """Plan every registered active chat. Rows of another campaign key still waiting (the
-    campaign file was renamed, or another campaign was served before) are cancelled: the
-    timeline they came from is not the one served now."""
+    """Plan every registered active chat, after `cancel_stale`."""
+    await cancel_stale(session, campaign_key)
+    targets = await active_unit_chats(session)
+    return await _plan_chats(session, campaign_key, campaign, targets, now)
+
+
+async def cancel_stale(session: AsyncSession, campaign_key: str) -> int:
+    """Cancel rows of another campaign key still waiting (the campaign file was renamed, or
+    another campaign was served before): the timeline they came from is not the one served now."""
     stale = await rowcount(
         session,
         update(Delivery)
@@ -232,8 +238,7 @@ async def plan(
     )
     if stale:
         log.warning("outbox: %d rows of another campaign cancelled", stale)
-    targets = await active_unit_chats(session)
-    return await _plan_chats(session, campaign_key, campaign, targets, now)
+    return stale
 
 
 async def broadcast(
@@ -411,11 +416,18 @@ async def upcoming(
     session: AsyncSession, campaign: str, limit: int = 5
 ) -> list[tuple[dt.datetime, str, int]]:
     """The next moments something goes out: (when, kind, how many chats)."""
+    waiting = (Delivery.status == DeliveryStatus.PENDING, Delivery.campaign == campaign)
+    # the first moments first, read in the index's order: counting every pending row's group
+    # (a province's 114,000) to keep five took 100 ms
+    moments = select(Delivery.due_at).where(*waiting).distinct().order_by(Delivery.due_at)
+    soon = list(await session.scalars(moments.limit(limit)))
+    if not soon:
+        return []
     rows = await session.execute(
         select(Delivery.due_at, Delivery.kind, func.count())
-        .where(Delivery.status == DeliveryStatus.PENDING, Delivery.campaign == campaign)
+        .where(*waiting, Delivery.due_at.in_(soon))
         .group_by(Delivery.due_at, Delivery.kind)
-        .order_by(Delivery.due_at)
+        .order_by(Delivery.due_at, Delivery.kind)
         .limit(limit)
     )
     return [(due, kind, count) for due, kind, count in rows]

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery import outbox
@@ -34,7 +35,11 @@ class Sender:
         self.dispatcher, self.db, self.clock = dispatcher, db, clock
         self.scheduler = AsyncIOScheduler(timezone=tz)
         self._running: asyncio.Task[None] | None = None
-        self._woken = False  # woken while a look was running: APScheduler refuses a second one
+        self._woken = False  # woken while a look was running: it looks again when it ends
+        # From APScheduler's submission of a look to its end: a job set meanwhile would be
+        # refused, with a warning ("maximum number of running instances reached") each time.
+        self._looking = False
+        self.scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
 
     def start(self) -> None:
         self.scheduler.start()
@@ -61,9 +66,13 @@ class Sender:
         job = self.scheduler.get_job(JOB)
         return job.next_run_time if job else None
 
+    def _submitted(self, event: JobSubmissionEvent) -> None:
+        self._looking = True
+
     def _schedule(self, seconds: float) -> None:
-        """Set the job `seconds` from now, unless it is already set to run sooner."""
-        if not self.scheduler.running:
+        """Set the job `seconds` from now, unless it is already set to run sooner, or a look is
+        on (its end sets the next one: at once when woken meanwhile)."""
+        if not self.scheduler.running or self._looking:
             return
         run_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
         planned = self.next_look()
@@ -80,6 +89,7 @@ class Sender:
 
     async def _look(self) -> None:
         if self.dispatcher.stopping:  # a look APScheduler started while `stop` waited
+            self._looking = False
             return
         self._running = asyncio.current_task()
         self._woken = False
@@ -96,7 +106,7 @@ class Sender:
             log.exception("outbox: sending failed; looking again in %.0f s", ERROR_PAUSE)
             wait = ERROR_PAUSE
         finally:
-            self._running = None
+            self._running, self._looking = None, False
             if self._woken:  # a wake during this look may have been refused: look again now
                 wait = 0
             # after this run has ended, so that the next one is not refused as overlapping

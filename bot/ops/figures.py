@@ -349,7 +349,7 @@ async def gather(env: Env, scope: Scope = EVERYTHING) -> Export:
     were listed."""
     campaign = env.campaign
     async with env.db.session() as session:
-        units = scope.within(await chats.all_units(session), lambda unit: unit.parent)
+        units = scope.within(await chats.unit_rows(session), lambda unit: unit.parent)
         given = await answers.every_unit(session, env.campaign_key)
     order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
     units.sort(key=lambda u: (order.get(u.type, len(order)), u.id))  # as the office listed them

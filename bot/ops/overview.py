@@ -72,9 +72,14 @@ async def overview(env: Env, scope: Scope = EVERYTHING) -> Overview:
     async with env.db.session() as session:
         ids = await unit_ids(session, scope)
         types = await _by_type(session, ids)
-        counted = await _totals(session, env, types, ids)
+        counts = await _parent_counts(session, env, ids)
+        answered = (  # the parents' sums: the answers are counted once for both
+            sum(count[4] for count in counts.values()),
+            sum(count[3] for count in counts.values()),
+        )
+        counted = await _totals(session, env, types, ids, answered)
         coming = await outbox.upcoming(session, env.campaign_key, COMING)
-        parents = await _by_parent(session, env, ids)
+    parents = _by_parent(counts, bool(_items(env)))
     since = now - RECENT
     campaign = env.campaign
     order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
@@ -117,18 +122,18 @@ async def _by_type(session: AsyncSession, ids: Ids | None) -> dict[str, tuple[in
     return {kind: (units, registered) for kind, units, registered in rows}
 
 
-async def _by_parent(session: AsyncSession, env: Env, ids: Ids | None) -> list[ParentCount]:
-    """Each parent's units, those reached, complete and partial, as `Progress.by_parent` counts
-    them (parents in the order their units were listed, those without one last); none when no
-    unit names a parent."""
+async def _parent_counts(
+    session: AsyncSession, env: Env, ids: Ids | None
+) -> dict[str | None, list[int]]:
+    """Each parent's (None: no parent's) [first unit id, units, those reached, those complete,
+    those answering]."""
     reached = (
         select(Chat.unit_id)
         .where(Chat.unit_id.is_not(None), Chat.active.is_(True))
         .distinct()
         .subquery()
     )
-    form = env.campaign.form
-    items = [row.code for row in table.answerable(form)] if form else []
+    items = _items(env)
     given = _answered(env, items)
     complete = case((given.c.given >= len(items), 1), else_=0) if items else 0
     rows = await session.execute(
@@ -152,6 +157,13 @@ async def _by_parent(session: AsyncSession, env: Env, ids: Ids | None) -> list[P
         known[0] = min(known[0], first)
         for index, number in enumerate((units, registered, done, answering), 1):
             known[index] += int(number)
+    return counts
+
+
+def _by_parent(counts: dict[str | None, list[int]], form: bool) -> list[ParentCount]:
+    """Each parent's units, those reached, complete and partial, as `Progress.by_parent` counts
+    them (parents in the order their units were listed, those without one last); none when no
+    unit names a parent."""
     if all(key is None for key in counts):
         return []
     ordered = sorted(counts.items(), key=lambda pair: (pair[0] is None, pair[1][0]))
@@ -160,32 +172,44 @@ async def _by_parent(session: AsyncSession, env: Env, ids: Ids | None) -> list[P
             parent,
             units,
             registered,
-            done if items else 0,
-            answering - done if items else 0,
-            units - answering if items else 0,
+            done if form else 0,
+            answering - done if form else 0,
+            units - answering if form else 0,
         )
         for parent, (_, units, registered, done, answering) in ordered
     ]
 
 
+def _items(env: Env) -> list[str]:
+    """The form's answerable items (none without a form)."""
+    form = env.campaign.form
+    return [row.code for row in table.answerable(form)] if form else []
+
+
 async def _totals(
-    session: AsyncSession, env: Env, types: dict[str, tuple[int, int]], ids: Ids | None
+    session: AsyncSession,
+    env: Env,
+    types: dict[str, tuple[int, int]],
+    ids: Ids | None,
+    answered: tuple[int, int] | None = None,
 ) -> Totals:
+    """`answered`: (units answering, units complete) when already counted."""
     units = sum(count for count, _ in types.values())
     complete = partial = silent = 0
-    form = env.campaign.form
-    if form is not None:
-        items = [row.code for row in table.answerable(form)]
-        given = _answered(env, items, ids)
-        row = (
-            await session.execute(
-                select(
-                    func.count(),
-                    func.coalesce(func.sum(case((given.c.given >= len(items), 1), else_=0)), 0),
-                ).select_from(given)
-            )
-        ).one()
-        answering, complete = int(row[0]), int(row[1])
+    items = _items(env)
+    if env.campaign.form is not None:
+        if answered is None:
+            given = _answered(env, items, ids)
+            row = (
+                await session.execute(
+                    select(
+                        func.count(),
+                        func.coalesce(func.sum(case((given.c.given >= len(items), 1), else_=0)), 0),
+                    ).select_from(given)
+                )
+            ).one()
+            answered = int(row[0]), int(row[1])
+        answering, complete = answered
         partial = answering - complete
         silent = units - answering
     went = DeliveryTotals(sent=0, pending=0, failed=0, missed=0)

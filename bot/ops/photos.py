@@ -219,7 +219,7 @@ async def for_report(
     `units` None: every unit's of `scope`."""
     async with env.db.session() as session:
         every = {
-            unit.id: unit for unit in await chats.all_units(session) if scope.covers(unit.parent)
+            unit.id: unit for unit in await chats.unit_rows(session) if scope.covers(unit.parent)
         }
         if units is not None:
             wanted = {code.lower() for code in units}

@@ -134,14 +134,15 @@ def items(text: str) -> list[tuple[str, str]]:
 # -- the kinds ------------------------------------------------------------------------------------
 
 
+# What `printable` removes: Unicode's control characters (category Cc: U+0000-001F, U+007F-009F)
+# but tab and newline, surrogates (Cs) and the non-characters U+FFFE, U+FFFF. One expression,
+# not a test per character: an export of a province calls it for a million characters.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
 def printable(text: str) -> str:
     """`text` without control characters and non-characters, which no document may hold."""
-    return "".join(
-        ch
-        for ch in text
-        if ch in "\n\t"
-        or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in "\ufffe\uffff")
-    )
+    return _UNPRINTABLE.sub("", text)
 
 
 def _read_text(text: str) -> Reading:

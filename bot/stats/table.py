@@ -60,22 +60,25 @@ def totals(form: Form, sheets: Iterable[UnitSheet]) -> dict[str, Value]:
 
     A row nobody answered is absent, so the table can leave its cell empty rather than say 0.
     """
-    rows = answerable(form)
+    codes = [row.code for row in answerable(form)]
+    wanted = set(codes)
     sums: dict[str, list[int]] = {}
     texts: dict[str, list[str]] = {}
-    for sheet in sheets:
-        for row in rows:
-            value = sheet.answers.get(row.code)
-            if value is None:
+    for sheet in sheets:  # each unit's answers, not every row of the form: 10,000 units' twice
+        for code, value in sheet.answers.items():
+            if value is None or code not in wanted:
                 continue
             if isinstance(value, str):
-                texts.setdefault(row.code, []).append(f"{sheet.name}: {value}")
+                texts.setdefault(code, []).append(f"{sheet.name}: {value}")
+                continue
+            total = sums.get(code)
+            if total is None:
+                sums[code] = list(value)
             else:
-                total = sums.setdefault(row.code, [0] * len(value))
                 for index, number in enumerate(value[: len(total)]):
                     total[index] += number
-    result: dict[str, Value] = {code: tuple(numbers) for code, numbers in sums.items()}
-    result.update({code: "\n".join(lines) for code, lines in texts.items()})
+    result: dict[str, Value] = {code: tuple(sums[code]) for code in codes if code in sums}
+    result.update({code: "\n".join(texts[code]) for code in codes if code in texts})
     return result
 
 

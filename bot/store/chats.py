@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -171,8 +172,30 @@ async def chats_of(session: AsyncSession, unit: Unit) -> list[Chat]:
     return list(await session.scalars(select(Chat).where(Chat.unit_id == unit.id)))
 
 
+class UnitRow(NamedTuple):
+    """A unit as reports read it: a plain row, as a province's 5,000 are read at every ask."""
+
+    id: int
+    code: str
+    name: str
+    type: str
+    parent: str | None
+
+
+async def unit_rows(session: AsyncSession) -> list[UnitRow]:
+    """Every unit by code, as plain rows (`all_units` makes objects: 5,000 take 0.2 s)."""
+    query = select(Unit.id, Unit.code, Unit.name, Unit.type, Unit.parent).order_by(Unit.code)
+    return [UnitRow(*row) for row in await session.execute(query)]
+
+
 async def all_units(session: AsyncSession) -> list[Unit]:
     return list(await session.scalars(select(Unit).order_by(Unit.code)))
+
+
+async def unit_parents(session: AsyncSession) -> list[str | None]:
+    """Every unit's parent (None: it names none), one per unit: a plain column, not 5,000
+    objects."""
+    return list(await session.scalars(select(Unit.parent)))
 
 
 async def registered_chats(session: AsyncSession) -> list[Chat]:

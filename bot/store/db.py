@@ -13,17 +13,13 @@ import fcntl
 import logging
 import os
 import secrets
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.request import pathname2url
 
-import psycopg
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from psycopg import sql
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -36,6 +32,14 @@ from sqlalchemy.ext.asyncio import (
 from bot.errors import DatabaseLost, Invalid, Problem
 from bot.store.batch import Batched
 from bot.store.defaults import DEFAULT_DATABASE_URL
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic (0.4 s to import) and psycopg (0.1 s) are imported only when needed: `loa run` over a
+# database already at the newest migration, or any command on SQLite, needs neither.
+HEAD = "0010"  # the newest migration (tests/store/test_db.py checks it is Alembic's head)
+VERSION_TABLE = "alembic_version"
 
 log = logging.getLogger(__name__)
 
@@ -167,18 +171,22 @@ class Database:
         a SQLite file is made here, private, if it does not exist yet."""
         if self.file is not None:
             keep_private(Path(self.file), create=True)
+        if revision == "head" and await self.revision() == HEAD:
+            return  # nothing to do: Alembic is not even loaded
+        from alembic import command
+
         await self._alembic(command.upgrade, revision)
 
     async def downgrade(self, revision: str) -> None:
         """Undo migrations down to `revision` (`base`: an empty database); for tests and repairs."""
+        from alembic import command
+
         await self._alembic(command.downgrade, revision)
 
     async def revision(self) -> str | None:
         """The migration the database is at; None for an empty one."""
         async with self.engine.connect() as connection:
-            return await connection.run_sync(
-                lambda sync: MigrationContext.configure(sync).get_current_revision()
-            )
+            return await connection.run_sync(_current_revision)
 
     @contextlib.asynccontextmanager
     async def only_instance(self) -> AsyncIterator[None]:
@@ -355,10 +363,13 @@ def is_transient(exc: BaseException) -> bool:
     if exc.connection_invalidated:
         return True
     orig = exc.orig
-    if isinstance(orig, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected):
-        return True
-    if isinstance(orig, psycopg.OperationalError):  # the server went away or refused
-        return True
+    psycopg = sys.modules.get("psycopg")  # not loaded: the error is not PostgreSQL's
+    if psycopg is not None:
+        errors = psycopg.errors
+        if isinstance(orig, errors.SerializationFailure | errors.DeadlockDetected):
+            return True
+        if isinstance(orig, psycopg.OperationalError):  # the server went away or refused
+            return True
     return isinstance(exc, OperationalError) and any(
         busy in str(orig).lower() for busy in ("database is locked", "database table is locked")
     )
@@ -368,8 +379,27 @@ def _running(url: str) -> Invalid:
     return Invalid([Problem(("DATABASE_URL",), "instance_running", {"url": display_url(url)})])
 
 
+def and_migration_errors(*errors: type[Exception]) -> tuple[type[Exception], ...]:
+    """`errors` and Alembic's own error, to catch, once Alembic is loaded (only a migration
+    loads it, and nothing else raises it)."""
+    util = sys.modules.get("alembic.util")
+    return (*errors, util.CommandError) if util is not None else errors
+
+
+def _current_revision(connection: Connection) -> str | None:
+    """What Alembic's `get_current_revision` says, without loading Alembic."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    found = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(found) > 1:
+        raise RuntimeError(f"the database is at several migrations: {found}")
+    return found[0] if found else None
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration without alembic.ini: the migrations shipped in the package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     config.set_main_option("path_separator", "os")
@@ -407,6 +437,9 @@ def throwaway_postgres(server_url: str, prefix: str) -> Iterator[str]:
     (nothing else on the server is touched): what tests and benchmarks run against."""
     server = make_url(server_url).set(drivername="postgresql")  # libpq's own URL form
     admin = server.render_as_string(hide_password=False)
+    import psycopg
+    from psycopg import sql
+
     name = f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

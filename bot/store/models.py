@@ -205,6 +205,17 @@ class SenderEpoch(Base):
     epoch: Mapped[int] = mapped_column(default=0)
 
 
+class PlanMark(Base):
+    """What a campaign's last full plan of the outbox was made from (`bot.delivery.replan`): a
+    restart with the same campaign and the same chats need not read the whole outbox again."""
+
+    __tablename__ = "plan_marks"
+
+    campaign: Mapped[str] = mapped_column(String(128), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    planned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class DeliveryAttempt(Base):
     """Every try at sending a delivery, successful or not."""
 

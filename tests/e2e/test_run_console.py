@@ -3,6 +3,7 @@ where; a sign-in link from `loa web-link` opens it; LOA_WEB=0 turns it off; a po
 program holds is said in Vietnamese, with an exit code, never a traceback."""
 
 import asyncio
+import gc
 import socket
 import sys
 
@@ -124,8 +125,14 @@ async def test_serve_cleans_the_console_up_when_it_stops(database, tmp_path):
                 except httpx.ConnectError:
                     await asyncio.sleep(0.05)
             assert answer.status_code == 200
+        for _ in range(100):  # the console answers before Loa has started: wait for that
+            if gc.get_freeze_count():
+                break
+            await asyncio.sleep(0.05)
+        assert gc.get_freeze_count() > 0  # what start made is kept out of full collections
         stopping.set()
         await asyncio.wait_for(serving, 30)
+    assert gc.get_freeze_count() == 0
     with socket.socket() as again:
         again.bind(("127.0.0.1", site.port))  # nothing holds it
 

@@ -66,6 +66,38 @@ def test_a_sqlite_file_is_shown_as_its_path(tmp_path, monkeypatch):
 
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
+OPEN_AT_HEAD = """
+import asyncio, sys
+from bot.store.db import Database
+
+async def main():
+    async with Database(sys.argv[1]) as db:
+        await db.upgrade()  # what `loa run` does at every start
+        print(await db.revision(), "alembic" in sys.modules, "psycopg" in sys.modules)
+
+asyncio.run(main())
+"""
+
+
+def test_head_is_the_newest_migration():
+    assert db_module.HEAD == HEAD
+
+
+async def test_a_database_at_the_newest_migration_starts_without_alembic_or_psycopg(tmp_path):
+    url = f"sqlite:///{tmp_path}/loa.db"
+    async with Database(url) as db:
+        await db.upgrade()
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_AT_HEAD, url], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.stdout.split() == [HEAD, "False", "False"], done.stderr  # 0.5 s of imports saved
+    async with Database(url) as db:
+        await db.downgrade("0009")
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_AT_HEAD, url], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.stdout.split() == [HEAD, "True", "False"], done.stderr  # migrated by Alembic
+
 
 def columns(sync_connection) -> dict[str, set[str]]:
     inspector = inspect(sync_connection)
@@ -155,6 +187,7 @@ def with_extra_migration(tmp_path: Path, monkeypatch, body: str) -> None:
     header += f'down_revision = "{HEAD}"\nbranch_labels = depends_on = None\n\n'
     (copy / "versions" / "extra.py").write_text(header + dedent(body), encoding="utf-8")
     monkeypatch.setattr(db_module, "MIGRATIONS", copy)
+    monkeypatch.setattr(db_module, "HEAD", "extra")  # as a Loa shipping it would name its head
 
 
 async def test_a_failed_migration_changes_nothing(db, tmp_path, monkeypatch):

@@ -227,3 +227,23 @@ async def test_planning_every_chat_at_once_joins_a_waiting_announcement_once_per
         assert len(own) == 20 and {r.status for r in own} == {DeliveryStatus.PENDING}
         assert [r.announcement.text for r in own if r.payload] == ["Họp lúc 15h"]
         assert all(r.payload is None for r in own if r.kind != "announcement")
+
+
+async def test_upcoming_counts_the_first_moments_chats_by_kind(db):
+    campaign = load_campaign(SCHEDULES / SEEDS["lac-thuy"])
+    targets = await registered(db, "a", "b")
+    async with db.session() as session, session.begin():
+        for target in targets:
+            await outbox.plan_chat(session, "c", campaign, target, BEFORE_THE_WEEK)
+        await outbox.broadcast(session, "c", "x", [], BEFORE_THE_WEEK + dt.timedelta(days=1))
+        await outbox.broadcast(session, "other", "y", [], BEFORE_THE_WEEK)  # another campaign
+    async with db.session() as session:
+        rows = list(await session.scalars(select(Delivery).where(Delivery.campaign == "c")))
+        for limit in (1, 3, 5, 50):
+            found = await outbox.upcoming(session, "c", limit)
+            counted: dict = {}
+            for row in rows:
+                counted[row.due_at, row.kind] = counted.get((row.due_at, row.kind), 0) + 1
+            expected = [(at, kind, n) for (at, kind), n in sorted(counted.items())][:limit]
+            assert found == expected
+    assert found[0] == (BEFORE_THE_WEEK + dt.timedelta(days=1), "announcement", 2)
