@@ -44,7 +44,7 @@ async def gallery(request: web.Request) -> web.StreamResponse:
     env = request.app[CONSOLE].env
     found = await photos.of_unit(env, request.match_info["code"], units_of(request))
     if found is None:
-        raise web.HTTPNotFound(text="Không có đơn vị này.")
+        return _not_found(request, "unit")
     unit, kept = found
     removed = request.query.get("xoa", "")
     return page(
@@ -71,7 +71,7 @@ async def remove(request: web.Request) -> web.StreamResponse:
     env = request.app[CONSOLE].env
     photo = await photos.find(env, int(request.match_info["id"]), scope=units_of(request))
     if photo is None:
-        raise web.HTTPNotFound(text="Không có ảnh này.")
+        return _not_found(request, "photo")
     await photos.remove_id(env, photo.unit_code, photo.id, actor=request[VISITOR].holder)
     raise web.HTTPSeeOther(f"/units/{photo.unit_code}/photos?xoa={photo.number}")
 
@@ -143,7 +143,7 @@ async def remove_own(request: web.Request) -> web.StreamResponse:
     photo_id = int(request.match_info["id"])
     removed = await photos.remove_id(env, door.unit.code, photo_id, actor=door.author)
     if removed is None:  # not this unit's, or gone already
-        raise web.HTTPNotFound(text="Không có ảnh này.")
+        return _not_found(request, "photo")
     raise web.HTTPSeeOther(f"{_form_path(request)}?anh=xoa#anh")
 
 
@@ -163,15 +163,20 @@ async def _bounded(part: BodyPartReader, limit: int) -> bytes | None:
 
 async def _jpeg(request: web.Request, photo: Photo | None) -> web.StreamResponse:
     if photo is None:
-        raise web.HTTPNotFound(text="Không có ảnh này.")
+        return _not_found(request, "photo")
     try:
         content = await photos.read(request.app[CONSOLE].env, photo)
-    except FileNotFoundError as gone:
-        raise web.HTTPNotFound(text="Không có ảnh này.") from gone
+    except FileNotFoundError:  # removed meanwhile
+        return _not_found(request, "photo")
     headers = dict(NO_STORE)
     if "tai" in request.query:  # the download link: saved under a name that says whose it is
         headers["Content-Disposition"] = disposition(f"anh-{photo.unit_code}-{photo.number}.jpg")
     return web.Response(body=content, content_type="image/jpeg", headers=headers)
+
+
+def _not_found(request: web.Request, what: str) -> web.Response:
+    """A 404 that says in words what is not there ("unit" or "photo")."""
+    return page(request, "photos_not_found", http_status=404, what=what)
 
 
 async def _refused(request: web.Request, door: Door, reason: str, status: int) -> web.Response:
