@@ -413,9 +413,12 @@ async def outcome(session: AsyncSession, ids: Collection[int]) -> dict[str, int]
 
 
 async def upcoming(
-    session: AsyncSession, campaign: str, limit: int = 5
+    session: AsyncSession, campaign: str, limit: int = 5, units: Select[int] | None = None
 ) -> list[tuple[dt.datetime, str, int]]:
-    """The next moments something goes out: (when, kind, how many chats)."""
+    """The next moments something goes out: (when, kind, how many chats; those of `units`' ids
+    when given)."""
+    if units is not None:
+        return await _upcoming_of(session, campaign, limit, units)
     waiting = (Delivery.status == DeliveryStatus.PENDING, Delivery.campaign == campaign)
     # the first moments first, read in the index's order: counting every pending row's group
     # (a province's 114,000) to keep five took 100 ms
@@ -431,6 +434,25 @@ async def upcoming(
         .limit(limit)
     )
     return [(due, kind, count) for due, kind, count in rows]
+
+
+async def _upcoming_of(
+    session: AsyncSession, campaign: str, limit: int, units: Select[int]
+) -> list[tuple[dt.datetime, str, int]]:
+    """`upcoming` of some units' chats: their rows read by unit (a commune's few thousand) and
+    sorted here. Asked to group or order them, SQLite's planner (it has no statistics) walks
+    the whole outbox in an index giving that order and keeps the commune's: 50-110 ms for what
+    the index by unit reads in 1."""
+    rows = await session.execute(
+        select(Delivery.due_at, Delivery.kind, Delivery.status, func.count())
+        .where(Delivery.campaign == campaign, Delivery.unit_id.in_(units))
+        .group_by(Delivery.due_at, Delivery.kind, Delivery.status)
+    )
+    waiting = sorted(
+        (due, kind, n) for due, kind, status, n in rows if status == DeliveryStatus.PENDING
+    )
+    soon = sorted({due for due, _, _ in waiting})[:limit]
+    return [row for row in waiting if row[0] in soon][:limit]
 
 
 @dataclass(frozen=True)
@@ -483,15 +505,21 @@ async def statuses(
 ) -> dict[tuple[str, str], Counter[str]]:
     """How each delivery of the campaign went, over all its chats (those of `units`' ids when
     given): (kind, reference) -> counts."""
-    mine = [Delivery.campaign == campaign_key]
-    if units is not None:
-        mine.append(Delivery.unit_id.in_(units))
-    rows = await session.execute(
+    found: dict[tuple[str, str], Counter[str]] = {}
+    if units is not None:  # a commune's rows read by unit and counted here, as in `upcoming`
+        rows = await session.execute(
+            select(Delivery.kind, Delivery.reference, Delivery.status).where(
+                Delivery.campaign == campaign_key, Delivery.unit_id.in_(units)
+            )
+        )
+        for kind, reference, status in rows:
+            found.setdefault((kind, reference), Counter())[status] += 1
+        return found
+    counted = await session.execute(
         select(Delivery.kind, Delivery.reference, Delivery.status, func.count())
-        .where(*mine)
+        .where(Delivery.campaign == campaign_key)
         .group_by(Delivery.kind, Delivery.reference, Delivery.status)
     )
-    found: dict[tuple[str, str], Counter[str]] = {}
-    for kind, reference, status, count in rows:
+    for kind, reference, status, count in counted:
         found.setdefault((kind, reference), Counter())[status] += count
     return found

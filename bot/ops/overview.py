@@ -67,7 +67,7 @@ async def totals(env: Env, scope: Scope = EVERYTHING) -> Totals:
 
 
 async def overview(env: Env, scope: Scope = EVERYTHING) -> Overview:
-    """Everything `/` shows, of the units of `scope` (what goes out next: campaign-wide)."""
+    """Everything `/` shows, of the units of `scope`."""
     now = env.clock.now()
     async with env.db.session() as session:
         ids = await unit_ids(session, scope)
@@ -78,7 +78,7 @@ async def overview(env: Env, scope: Scope = EVERYTHING) -> Overview:
             sum(count[3] for count in counts.values()),
         )
         counted = await _totals(session, env, types, ids, answered)
-        coming = await outbox.upcoming(session, env.campaign_key, COMING)
+        coming = await outbox.upcoming(session, env.campaign_key, COMING, ids)
     parents = _by_parent(counts, bool(_items(env)))
     since = now - RECENT
     campaign = env.campaign

@@ -190,7 +190,7 @@ async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
     items = [row.code for row in table.answerable(form)] if form else []
     # the answers counted on a connection of their own meanwhile: the longest query (185,000
     # answers) runs beside the others
-    counting = asyncio.create_task(_answered(env, items)) if form else None
+    counting = asyncio.create_task(_answered(env, items, scope)) if form else None
     try:
         async with env.db.session() as session:
             connection = await session.connection()
@@ -225,9 +225,10 @@ async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
     )
 
 
-async def _answered(env: Env, items: list[str]) -> dict[int, int]:
+async def _answered(env: Env, items: list[str], scope: Scope) -> dict[int, int]:
     async with env.db.session() as session:
-        return await answers.answered_counts(session, env.campaign_key, items)
+        ids = await unit_ids(session, scope)
+        return await answers.answered_counts(session, env.campaign_key, items, ids)
 
 
 async def how_each_went(db: Database, campaign_key: str) -> dict[tuple[str, str], Counter[str]]:

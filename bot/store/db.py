@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 # Alembic (0.4 s to import) and psycopg (0.1 s) are imported only when needed: `loa run` over a
 # database already at the newest migration, or any command on SQLite, needs neither.
-HEAD = "0010"  # the newest migration (tests/store/test_db.py checks it is Alembic's head)
+HEAD = "0011"  # the newest migration (tests/store/test_db.py checks it is Alembic's head)
 VERSION_TABLE = "alembic_version"
 
 log = logging.getLogger(__name__)

@@ -166,6 +166,8 @@ class Delivery(Base):
             "status",
         ),
         Index("ix_deliveries_status_due_at_campaign_kind", "status", "due_at", "campaign", "kind"),
+        # migration 0011: a commune's rows, read by unit
+        Index("ix_deliveries_unit_id_campaign_status", "unit_id", "campaign", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

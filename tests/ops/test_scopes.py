@@ -7,9 +7,10 @@ from sqlalchemy import select, update
 
 from bot.address import Address
 from bot.campaign.scope import EVERYTHING, Scope
+from bot.delivery import outbox
 from bot.ops import announcements, chats, deliveries, figures, overview, unitlinks, units
 from bot.ops.progress import progress
-from bot.store.models import Delivery, DeliveryStatus
+from bot.store.models import Delivery, DeliveryStatus, Unit
 from tests.ops.support import VN, bound, environment, with_units
 
 PHU_THANH = Scope.of("XA-PHU-THANH")
@@ -69,6 +70,28 @@ async def test_the_overviews_counts_are_what_progress_says_for_the_commune(db):
     assert seen.totals["deliveries"]["pending"] == 2
 
 
+async def test_what_goes_out_next_counts_the_communes_chats_only(db):
+    env = await province(db)
+    await announcements.broadcast(env, "Họp", [], LATER, "telegram:9")  # a row to every chat
+    chats_of = {}
+    for name, scope in (("phu-thanh", PHU_THANH), ("phu-lam", PHU_LAM), ("all", EVERYTHING)):
+        coming = (await overview.overview(env, scope)).coming
+        assert coming, name
+        chats_of[name] = {(c.at, c.kind): c.chats for c in coming}
+    announced = (LATER, "announcement")
+    assert chats_of["phu-thanh"][announced] == 2
+    assert chats_of["phu-lam"][announced] == 1
+    assert chats_of["all"][announced] == 4
+    # the commune's moments are the province's, each counting fewer chats
+    for moment, count in chats_of["phu-thanh"].items():
+        assert 0 < count < chats_of["all"][moment]
+    # read by unit, every unit's rows say what the whole outbox says
+    async with db.session() as session:
+        for limit in (1, 2, 5, 50):
+            every = await outbox.upcoming(session, env.campaign_key, limit)
+            assert await outbox.upcoming(session, env.campaign_key, limit, select(Unit.id)) == every
+
+
 async def test_a_communes_broadcast_reaches_its_chats_and_later_ones_of_it_only(db):
     env = await province(db)
     reach = await announcements.reach(env, [], PHU_THANH)
@@ -86,8 +109,6 @@ async def test_a_communes_broadcast_reaches_its_chats_and_later_ones_of_it_only(
     await bound(env, "mn-pt", "-2001")
     await bound(env, "mn-pl", "-2002")
     async with db.session() as session, session.begin():
-        from bot.delivery import outbox
-
         await outbox.plan(session, env.campaign_key, env.campaign, env.clock.now())
     found = await announcements.find(env, done.ids[0], PHU_THANH)
     assert found is not None and len(found.ids) == 3

@@ -141,5 +141,12 @@ async def test_answered_counts_count_current_answers_of_the_items_asked_only(db)
     async with db.session() as session:
         counts = await answers.answered_counts(session, "k", ["1", "2"])
         other = await answers.answered_counts(session, "other", ["1", "2"])
+        second_only = await answers.answered_counts(
+            session, "k", ["1", "2"], select(Unit.id).where(Unit.id == second)
+        )
+        first_only = await answers.answered_counts(
+            session, "k", ["1", "2"], select(Unit.id).where(Unit.id == first)
+        )
     # "1" corrected counts once, "9" is not asked for, the second unit's only answer replaced
     assert (counts, other) == ({first: 2}, {})
+    assert (first_only, second_only) == ({first: 2}, {})  # the units asked for only
