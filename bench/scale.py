@@ -16,7 +16,8 @@ sandboxes (Telegram's and Zalo's, no limits, no latency). Then, with the real co
    and to the first message the sandboxes receive from it. Baseline: `python -c "import bot.cli"`.
 3. `/tiendo` through the real chat handler (`bot.conversation.coordinator.progress`: the
    operation, the template, the reply handed to a channel that only keeps it) and the console's
-   overview `/` over HTTP (the real aiohttp app on loopback, a coordinator signed in).
+   overview `/` over HTTP (the real aiohttp app on loopback, a coordinator signed in), each for
+   the province's coordinator and for xã số 7's (`LOA_ADMINS` telegram:4343@XA-SO-7).
    Baseline: the sign-in help page `/dang-nhap`. What was made so far is kept out of the full
    garbage collections (`gc.freeze()`), as `loa run` does once it serves.
 4. `loa export` (xlsx, csv, docx) as a child process, as `answers.py` runs it: wall time and

@@ -159,3 +159,47 @@ def test_csv_ends_each_line_with_the_units_parent():
     parent = {line[0]: line[-1] for line in lines[1:]}
     assert parent == {"a1": "xã An Bình", "b1": "phường Chi Nê", "a2": " xã An Bình ", "z": "",
                       "y": "  "}  # fmt: skip
+
+
+def plainly_summed(sheets: list[UnitSheet]) -> dict[str, object]:
+    """`table.totals` as the form reads, one value at a time: the reference for the fast one."""
+    result: dict[str, object] = {}
+    for row in ROWS:
+        given = [
+            (s.name, s.answers[row.code]) for s in sheets if s.answers.get(row.code) is not None
+        ]
+        numbers = [value for _, value in given if not isinstance(value, str)]
+        if numbers:
+            width = len(numbers[0])
+            result[row.code] = tuple(
+                sum(value[i] for value in numbers if i < len(value)) for i in range(width)
+            )
+        texts = [f"{name}: {value}" for name, value in given if isinstance(value, str)]
+        if texts:
+            result[row.code] = "\n".join(texts)
+    return result
+
+
+values = st.one_of(
+    st.none(),
+    st.text(min_size=1, max_size=5),
+    st.lists(st.integers(0, 10_000), min_size=1, max_size=3).map(tuple),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from([row.code for row in ROWS[:6]] + ["không-có"]), values),
+        max_size=8,
+    )
+)
+def test_totals_and_counts_are_what_reading_the_form_row_by_row_says(answers):
+    """Any mix: figures of one, two or three parts (summed as long as the first one), texts,
+    empty answers and codes the form does not have."""
+    sheets = [UnitSheet(f"u{i}", f"Đơn vị {i}", "truong-hoc", a) for i, a in enumerate(answers)]
+    assert table.totals(FORM, sheets) == plainly_summed(sheets)
+    expected = dict.fromkeys(table.Completion, 0)
+    for sheet in sheets:
+        expected[table.completion(FORM, sheet.answers)] += 1
+    assert table.counts(FORM, sheets) == expected

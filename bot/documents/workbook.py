@@ -19,6 +19,7 @@ import re
 import textwrap
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 from xml.sax.saxutils import escape, quoteattr
 
@@ -31,7 +32,7 @@ from bot.campaign.model import Form, FormRow
 from bot.messages import catalogue, written
 from bot.stats import table
 from bot.stats.export import Export
-from bot.stats.grammar import printable
+from bot.stats.grammar import Value, printable
 
 Cell = int | str | None
 Stamped = tuple[str, list[Cell], dict[int, float]]  # a sheet's title, slots' cells, rows' heights
@@ -118,10 +119,16 @@ def _unit_sheets(export: Export, words: dict[str, Any], titles: set[str]) -> Ite
     """(sheet title, the cells in slot order, no row heights changed) for every unit."""
     rows = table.answerable(export.form)
     caption = words["unit_caption"]
+    # a province's figures repeat ((1,), (2, 30)...): each row's cells for a value worked out once
+    placed: list[dict[Value | None, table.Cells]] = [{} for _ in rows]
     for sheet in export.sheets:
         cells: list[Cell] = [caption.format(name=sheet.name, code=sheet.code)]
-        for row in rows:  # in the order `_lay_out` numbered their slots
-            cells.extend(table.columns(row, sheet.answers.get(row.code)))
+        for row, known in zip(rows, placed, strict=True):  # in the order `_lay_out` numbered
+            value = sheet.answers.get(row.code)
+            found = known.get(value)
+            if found is None:
+                found = known[value] = table.columns(row, value)
+            cells.extend(found)
         yield _title(sheet.code, titles), cells, {}
 
 
@@ -247,13 +254,13 @@ def _stamp(package: bytes, sheets: Iterator[Stamped], out: BinaryIO) -> None:
     part = part if part.startswith("xl/") else f"xl/{part}"
     override = _element(types, "Override", f'PartName="/{part}"')
     titles = _print_titles(workbook)
-    pieces = _SLOT_CELL.split(source.read(part).decode())
+    head, slots = _slots(source.read(part).decode())
 
     entries, links, overrides, names = [], [], [], []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
         for number, (title, cells, heights) in enumerate(sheets, start=1):
             name = f"xl/worksheets/unit{number}.xml"
-            target.writestr(name, _heighten(_fill(pieces, cells), heights))
+            target.writestr(name, _heighten(_fill(head, slots, cells), heights))
             entries.append(
                 sheet_entry.replace(f'name="{_TEMPLATE}"', f"name={quoteattr(title)}")
                 .replace(f'r:id="{relation_id}"', f'r:id="rIdU{number}"')
@@ -276,24 +283,49 @@ def _stamp(package: bytes, sheets: Iterator[Stamped], out: BinaryIO) -> None:
                 target.writestr(item, source.read(item))
 
 
-def _fill(pieces: Sequence[str], cells: Sequence[Cell]) -> str:
-    """The template sheet's XML with slot cells written as numbers, texts or empty cells.
+@dataclass(frozen=True)
+class _Slot:
+    """A slot cell of the template sheet, its XML written out for each kind of value (the
+    5,100 sheets of a province share them), and the template's XML up to the next slot."""
 
-    `pieces` is the XML split by the slot pattern: text, attributes, slot, text, attributes…
-    """
-    out = [pieces[0]]
+    number: int
+    empty: str
+    number_open: str
+    text_open: str
+    number_close: str
+    text_close: str
+
+
+def _slots(xml: str) -> tuple[str, list[_Slot]]:
+    """The template sheet's XML before its first slot cell, and its slot cells in order."""
+    pieces = _SLOT_CELL.split(xml)  # text, attributes, slot, text, attributes, slot, text...
+    slots = []
     for index in range(1, len(pieces), 3):
         attributes, slot, after = pieces[index], int(pieces[index + 1]), pieces[index + 2]
-        value = cells[slot]
+        slots.append(
+            _Slot(
+                slot,
+                f"<c {attributes}/>{after}",
+                f'<c {attributes} t="n"><v>',
+                f'<c {attributes} t="inlineStr"><is><t xml:space="preserve">',
+                f"</v></c>{after}",
+                f"</t></is></c>{after}",
+            )
+        )
+    return pieces[0], slots
+
+
+def _fill(head: str, slots: Sequence[_Slot], cells: Sequence[Cell]) -> str:
+    """The template sheet's XML with slot cells written as numbers, texts or empty cells."""
+    out = [head]
+    for slot in slots:
+        value = cells[slot.number]
         if value is None:
-            out.append(f"<c {attributes}/>")
+            out.append(slot.empty)
         elif isinstance(value, str):  # no control characters: XML 1.0 has no way to hold them
-            text = escape(printable(value)[:MAX_CELL])
-            out.append(f'<c {attributes} t="inlineStr"><is><t xml:space="preserve">{text}</t>')
-            out.append("</is></c>")
+            out += (slot.text_open, escape(printable(value)[:MAX_CELL]), slot.text_close)
         else:
-            out.append(f'<c {attributes} t="n"><v>{value}</v></c>')
-        out.append(after)
+            out += (slot.number_open, str(value), slot.number_close)
     return "".join(out)
 
 

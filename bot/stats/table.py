@@ -105,10 +105,10 @@ def columns(row: FormRow, value: Value | None) -> Cells:
 def counts(form: Form, sheets: Sequence[UnitSheet]) -> dict[Completion, int]:
     """How many of `sheets` are complete, partial, silent (as `completion` says, the form's
     rows read once)."""
-    codes = [row.code for row in answerable(form)]
+    codes = {row.code for row in answerable(form)}
     result = dict.fromkeys(Completion, 0)
     for sheet in sheets:
-        known = sum(code in sheet.answers for code in codes)
+        known = len(codes.intersection(sheet.answers))
         state = (
             Completion.SILENT
             if not known

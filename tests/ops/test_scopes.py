@@ -90,6 +90,8 @@ async def test_what_goes_out_next_counts_the_communes_chats_only(db):
         for limit in (1, 2, 5, 50):
             every = await outbox.upcoming(session, env.campaign_key, limit)
             assert await outbox.upcoming(session, env.campaign_key, limit, select(Unit.id)) == every
+        went = await outbox.statuses(session, env.campaign_key)
+        assert await outbox.statuses(session, env.campaign_key, select(Unit.id)) == went
 
 
 async def test_a_communes_broadcast_reaches_its_chats_and_later_ones_of_it_only(db):
