@@ -8,6 +8,7 @@ unit and answer, which `/` and `/api/progress`, asked every minute, need not. Bo
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -63,22 +64,30 @@ async def totals(env: Env, scope: Scope = EVERYTHING) -> Totals:
     """`/api/progress`: what `progress(env, scope).totals()` says, counted by the database."""
     async with env.db.session() as session:
         ids = await unit_ids(session, scope)
-        return await _totals(session, env, await _by_type(session, ids), ids)
+        types = await _by_type(session, ids)
+        answered = await _answering(session, env, ids)
+        return _totals(env, types, await _went(session, env, ids), answered)
 
 
 async def overview(env: Env, scope: Scope = EVERYTHING) -> Overview:
     """Everything `/` shows, of the units of `scope`."""
     now = env.clock.now()
-    async with env.db.session() as session:
-        ids = await unit_ids(session, scope)
-        types = await _by_type(session, ids)
-        counts = await _parent_counts(session, env, ids)
-        answered = (  # the parents' sums: the answers are counted once for both
-            sum(count[4] for count in counts.values()),
-            sum(count[3] for count in counts.values()),
-        )
-        counted = await _totals(session, env, types, ids, answered)
-        coming = await outbox.upcoming(session, env.campaign_key, COMING, ids)
+    since = now - RECENT
+    # the outbox counted on a connection of its own meanwhile: the units' counts (a province's
+    # 185,000 answers) and the outbox's (114,000 rows) take as long as the longer one
+    outgoing = asyncio.create_task(_outgoing(env, scope, since))
+    try:
+        async with env.db.session() as session:
+            ids = await unit_ids(session, scope)
+            types = await _by_type(session, ids)
+            counts = await _parent_counts(session, env, ids)
+    finally:
+        went, coming, problems = await outgoing
+    answered = (  # the parents' sums: the answers are counted once for both
+        sum(count[4] for count in counts.values()),
+        sum(count[3] for count in counts.values()),
+    )
+    counted = _totals(env, types, went, answered)
     parents = _by_parent(counts, bool(_items(env)))
     since = now - RECENT
     campaign = env.campaign
@@ -98,11 +107,37 @@ async def overview(env: Env, scope: Scope = EVERYTHING) -> Overview:
         by_type=by_type,
         coming=[Coming(at, kind, chats) for at, kind, chats in coming],
         events=upcoming(campaign, None, now),
-        problems=await deliveries.problems_since(env, since, scope),
+        problems=problems,
         since=since,
         items=len(table.answerable(form)) if form else 0,
         by_parent=parents,
     )
+
+
+async def _outgoing(
+    env: Env, scope: Scope, since: dt.datetime
+) -> tuple[DeliveryTotals, list[tuple[dt.datetime, str, int]], dict[DeliveryStatus, int]]:
+    """The outbox's side of the overview: deliveries by state, what goes out next, what went
+    wrong since `since`."""
+    async with env.db.session() as session:
+        ids = await unit_ids(session, scope)
+        went = await _went(session, env, ids)
+        coming = await outbox.upcoming(session, env.campaign_key, COMING, ids)
+    return went, coming, await deliveries.problems_since(env, since, scope)
+
+
+async def _went(session: AsyncSession, env: Env, ids: Ids | None) -> DeliveryTotals:
+    """The deliveries of the units of `ids` by state, as `/tiendo` counts them."""
+    went = DeliveryTotals(sent=0, pending=0, failed=0, missed=0)
+    counted = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.campaign == env.campaign_key, *kept(Delivery.unit_id, ids))
+        .group_by(Delivery.status)
+    )
+    for status, count in counted:
+        if status in DELIVERY_STATES:
+            went[DELIVERY_STATES[DeliveryStatus(status)]] += count
+    return went
 
 
 async def _by_type(session: AsyncSession, ids: Ids | None) -> dict[str, tuple[int, int]]:
@@ -134,7 +169,7 @@ async def _parent_counts(
         .subquery()
     )
     items = _items(env)
-    given = _answered(env, items)
+    given = _answered(env, items, ids)  # a commune's answers read by unit, not all
     complete = case((given.c.given >= len(items), 1), else_=0) if items else 0
     rows = await session.execute(
         select(
@@ -186,47 +221,30 @@ def _items(env: Env) -> list[str]:
     return [row.code for row in table.answerable(form)] if form else []
 
 
-async def _totals(
-    session: AsyncSession,
-    env: Env,
-    types: dict[str, tuple[int, int]],
-    ids: Ids | None,
-    answered: tuple[int, int] | None = None,
-) -> Totals:
-    """`answered`: (units answering, units complete) when already counted."""
-    units = sum(count for count, _ in types.values())
-    complete = partial = silent = 0
+async def _answering(session: AsyncSession, env: Env, ids: Ids | None) -> tuple[int, int]:
+    """(units answering, units complete) of the units of `ids`; (0, 0) without a form."""
     items = _items(env)
-    if env.campaign.form is not None:
-        if answered is None:
-            given = _answered(env, items, ids)
-            row = (
-                await session.execute(
-                    select(
-                        func.count(),
-                        func.coalesce(func.sum(case((given.c.given >= len(items), 1), else_=0)), 0),
-                    ).select_from(given)
-                )
-            ).one()
-            answered = int(row[0]), int(row[1])
-        answering, complete = answered
-        partial = answering - complete
-        silent = units - answering
-    went = DeliveryTotals(sent=0, pending=0, failed=0, missed=0)
-    counted = await session.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.campaign == env.campaign_key, *kept(Delivery.unit_id, ids))
-        .group_by(Delivery.status)
-    )
-    for status, count in counted:
-        if status in DELIVERY_STATES:
-            went[DELIVERY_STATES[DeliveryStatus(status)]] += count
+    if not items:
+        return 0, 0
+    given = _answered(env, items, ids)
+    complete = func.coalesce(func.sum(case((given.c.given >= len(items), 1), else_=0)), 0)
+    row = (await session.execute(select(func.count(), complete).select_from(given))).one()
+    return int(row[0]), int(row[1])
+
+
+def _totals(
+    env: Env, types: dict[str, tuple[int, int]], went: DeliveryTotals, answered: tuple[int, int]
+) -> Totals:
+    """The counts `/tiendo` gives, from the units by type, the deliveries by state and
+    `answered`: (units answering, units complete)."""
+    units = sum(count for count, _ in types.values())
+    answering, complete = answered if env.campaign.form is not None else (0, 0)
     return {
         "units": units,
         "registered": sum(reached for _, reached in types.values()),
         "complete": complete,
-        "partial": partial,
-        "silent": silent,
+        "partial": answering - complete,
+        "silent": units - answering if env.campaign.form is not None else 0,
         "deliveries": went,
     }
 
