@@ -89,7 +89,6 @@ async def overview(env: Env, scope: Scope = EVERYTHING) -> Overview:
     )
     counted = _totals(env, types, went, answered)
     parents = _by_parent(counts, bool(_items(env)))
-    since = now - RECENT
     campaign = env.campaign
     order = {audience.code: index for index, audience in enumerate(campaign.audiences)}
     known = dict(types)
