@@ -23,7 +23,8 @@ Each gets a line:
 - `R/s`: intervals per second between them, (delivered - 1) / S, i.e. the sustained rate;
 - `of 30/s = X`: the sandbox's overall limit, and the ratio R / 30 (goal for Loa: >= 0.95);
 - `429s`: 429 answers the sandbox gave that bot (`stats.rate_limited`; goal for Loa: 0);
-- `early`: sends that came before a `retry_after` they had been given elapsed (goal: 0);
+- `early`: sends made after the bot had read a 429 (on that connection) and before its
+  `retry_after` elapsed; sends already on their way are not early (goal: 0);
 - `once each`: every group got exactly one copy.
 
 The rate means something only for N well above 30: the first 30 messages of a second may go

@@ -121,7 +121,7 @@ class Dispatcher:
             int, tuple[Delivery, Result, str | None, list[str]]
         ] = {}  # sent, unrecorded
         self._doubts: dict[int, list[dt.datetime]] = {}  # chat id -> its doubtful failures
-        self._in_hand: set[int] = set()  # rows a running batch claimed: not stuck
+        self._one_batch = asyncio.Lock()  # held by the running batch: see `send_due`
         self._window = 1  # the last window used, logged when it changes
         self.window_cap = WINDOW_CAP  # messages in flight at most, whatever the round trip
 
@@ -159,22 +159,24 @@ class Dispatcher:
         that many messages it did not record, so a restart repeats at most those. Rows take
         turns across chats (each chat's first, then each chat's second…), so a group's own
         limit holds up its next message, not everyone's.
+
+        One batch at a time: a call while another runs (a caller beside the sender's look)
+        waits for it to end. Both would claim under this process's one epoch, which the fence
+        cannot tell apart, and a batch starts by giving back its epoch's claims as stuck: taken
+        from a batch that had just claimed them, a row was claimed again and could go out twice.
         """
-        await self._settle()
-        await self.db.still_ours()  # a process that lost the instance lock claims nothing
-        async with self.db.session() as session, session.begin():
-            now = self.clock.now()
-            rows = await claim_due(session, now, ids, self.campaign_key, self.epoch)
-        in_hand = {row.id for row in rows}
-        self._in_hand |= in_hand
-        try:
-            return await self._send(rows)
-        except Exception:  # e.g. the database went away mid-batch: give back what is unsent
-            with contextlib.suppress(Exception):
-                await self._postpone(rows, self.clock.now())
-            raise
-        finally:
-            self._in_hand -= in_hand
+        async with self._one_batch:
+            await self._settle()
+            await self.db.still_ours()  # a process that lost the instance lock claims nothing
+            async with self.db.session() as session, session.begin():
+                now = self.clock.now()
+                rows = await claim_due(session, now, ids, self.campaign_key, self.epoch)
+            try:
+                return await self._send(rows)
+            except Exception:  # e.g. the database went away mid-batch: give back what is unsent
+                with contextlib.suppress(Exception):
+                    await self._postpone(rows, self.clock.now())
+                raise
 
     async def _send(self, rows: list[Delivery]) -> Counter[str]:
         rows, late, night = self._worth_sending(rows)
@@ -345,15 +347,15 @@ class Dispatcher:
     async def _settle(self) -> None:
         """Before a look: record what was sent but not recorded, then give back the claims no
         batch is sending any more: this process's (a batch the database failed in the middle
-        of), and after `CLAIM_GRACE` those of the processes before it."""
+        of; none is running, `send_due` runs one at a time), and after `CLAIM_GRACE` those of
+        the processes before it."""
         for row, result, text, prompt in list(self._owed.values()):
             with contextlib.suppress(Exception):  # still failing: kept for the next look
                 await self._record(row, result, text, prompt)
                 del self._owed[row.id]
         older = time.monotonic() >= self._older_after
         async with self.db.session() as session, session.begin():
-            keep = self._owed.keys() | self._in_hand
-            released = await release_stuck(session, self.epoch, keep, older)
+            released = await release_stuck(session, self.epoch, self._owed.keys(), older)
         if released:
             log.warning("outbox: %d stuck claims given back", released)
 

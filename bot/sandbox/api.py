@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.sandbox.delivery import Delivery
 from bot.sandbox.formatting import formatted
-from bot.sandbox.methods import MethodApi, Settings
+from bot.sandbox.methods import MethodApi, Settings, connection
 from bot.sandbox.model import Bot, Chat, File, Webhook
 from bot.sandbox.wire import JSON, ApiError, Described, Params, bad, read_params
 from bot.sandbox.world import World
@@ -294,7 +294,7 @@ class BotApi(MethodApi[Bot]):
             (("bot", bot.token), limits.overall),
             (("chat", bot.token, chat.id), chat_rate),
         ]
-        verdict = self._flood.admit(scopes, time.monotonic())
+        verdict = self._flood.admit(scopes, time.monotonic(), connection.get())
         if verdict.retry_after is None:
             return
         stats.rate_limited += 1

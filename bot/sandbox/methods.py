@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from contextvars import ContextVar
 from typing import Any, Generic, Protocol, TypeVar
 
 from aiohttp import web
@@ -18,6 +19,10 @@ from bot.sandbox.wire import JSON, ApiError, dumps
 
 B = TypeVar("B")  # a platform's bot: Telegram's `model.Bot`, `ZaloBot`
 B_co = TypeVar("B_co", covariant=True)
+
+# The connection the call being answered came on (aiohttp's handler of it, one a connection):
+# what flood control needs to tell a send on its way from an early retry (`limits`).
+connection: ContextVar[Hashable] = ContextVar("connection", default=None)
 
 
 class Settings(Protocol):
@@ -63,6 +68,7 @@ class MethodApi(Generic[B]):
     async def handle(self, request: web.Request) -> web.Response:
         sandbox = self.sandbox
         sandbox.stats.requests += 1
+        connection.set(request.protocol)
         method = request.match_info["method"]
         if sandbox.latency > 0:
             await asyncio.sleep(sandbox.latency)

@@ -48,7 +48,9 @@ class Stats:
     requests: int = 0  # Bot API requests of any kind
     sent: int = 0  # messages the bots sent successfully
     rate_limited: int = 0  # 429s answered
-    early_retries: int = 0  # sends that came before a retry_after given for their scope elapsed
+    # sends that came before a retry_after given for their scope elapsed, on a connection that
+    # had carried that 429 (sent after it was read; not one already on its way: `limits`)
+    early_retries: int = 0
     injected_failures: int = 0  # answers forced by fail_next
     webhook_deliveries: int = 0  # updates a webhook accepted
     webhook_failures: int = 0  # webhook posts that failed and will be retried

@@ -29,7 +29,7 @@ from aiohttp import web
 
 from bot.sandbox.delivery import Delivery
 from bot.sandbox.limits import Limits, Rate
-from bot.sandbox.methods import MethodApi, Settings
+from bot.sandbox.methods import MethodApi, Settings, connection
 from bot.sandbox.wire import JSON, ApiError, Params, read_params
 from bot.sandbox.zalo_world import ZaloBot, ZaloChat, ZaloWebhook, ZaloWorld, now_ms
 
@@ -248,7 +248,7 @@ class ZaloBotApi(MethodApi[ZaloBot]):
             (("bot", bot.token), limits.overall),
             (("chat", bot.token, chat.id), limits.group if chat.is_group else limits.private),
         ]
-        verdict = self._flood.admit(scopes, time.monotonic())
+        verdict = self._flood.admit(scopes, time.monotonic(), connection.get())
         if verdict.retry_after is None:
             return
         stats.rate_limited += 1

@@ -51,17 +51,17 @@ async def test_a_broadcast_through_5xx_and_429_still_arrives_once_everywhere(liv
 async def test_a_403_on_sending_deactivates_the_chat_and_tells_the_coordinator(live):
     groups = await live.registered_groups("thcs-khoan-du")
     told = len(live.notices())
+    live.sandbox.fail_next(  # before the row exists: the sender may take it as soon as it does
+        "sendMessage", status=403, description="Forbidden: bot was kicked from the supergroup chat"
+    )
     async with live.db.session() as session, session.begin():
         [row] = await outbox.broadcast(
             session, live.loa.campaign_key, "Nhắc", [], live.loa.clock.now()
         )
-    live.sandbox.fail_next(
-        "sendMessage", status=403, description="Forbidden: bot was kicked from the supergroup chat"
-    )
 
+    # The sender, woken by the registration, may be sending the row already: this waits for
+    # its look to end (one at a time), then sends the row if it is still pending.
     await live.loa.dispatcher.send_due([row.id])
-    # The sender, woken by the registration, may have taken the row first: the coordinator is
-    # told once whoever sent it has failed the row and deactivated the chat.
     await live.sandbox.wait_sent(live.coordinator.id, told + 1)
 
     [failed] = await rows(live, id=row.id)
@@ -89,12 +89,8 @@ async def test_a_message_that_cannot_be_rendered_fails_alone(live, monkeypatch):
         return text(row, unit, *missing)
 
     monkeypatch.setattr(live.loa.dispatcher, "text", failing)
+    # after the sender's look, if one (woken by the registration) has them: one batch at a time
     await live.loa.dispatcher.send_due([broken[0].id, fine[0].id])
-    for _ in range(100):  # the running sender, woken by the registration, may hold them still
-        went = {r.status for r in await rows(live, kind="announcement")}
-        if not went & {"pending", "sending"}:
-            break
-        await asyncio.sleep(0.05)
 
     assert [
         (r.status, (r.last_error or "")[:7]) for r in await rows(live, kind="announcement")

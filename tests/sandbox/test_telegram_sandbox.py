@@ -21,7 +21,7 @@ from telegram import BotCommand, BotCommandScopeChat, ReplyParameters, Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, CommandHandler, ContextTypes, filters
 
-from bot.sandbox.limits import FloodControl, Rate
+from bot.sandbox.limits import FloodControl, Rate, Verdict
 from bot.sandbox.telegram import Limits, SandboxError, TelegramSandbox
 from tests.sandbox.support import OTHER, TOKEN, drain
 
@@ -268,6 +268,29 @@ async def test_group_limit_answers_429_and_counts_early_retries(
     assert description == ("sendMessage", 429, "Too Many Requests: retry after 1")
 
 
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # int retry_after
+async def test_a_send_already_on_its_way_when_a_429_is_answered_is_not_an_early_retry(
+    sandbox: TelegramSandbox, bot: telegram.Bot, people: dict[str, int]
+) -> None:
+    """Two sends leave together, each on its own connection, and both are refused: the group's
+    window is full. The second refusal lands in the first one's wait, but its sender had been
+    told nothing yet: it was on its way, not a retry that ignored `retry_after`. A send made
+    once the bot holds those answers is one."""
+    sandbox.limits = Limits(overall=None, group=Rate(1, 60.0), private=None)
+    group = people["group"]
+    await bot.send_message(group, "1")
+    sandbox.latency = 0.05  # both requests are in before either is answered
+    refused = await asyncio.gather(
+        bot.send_message(group, "2"), bot.send_message(group, "3"), return_exceptions=True
+    )
+    assert [type(r) for r in refused] == [RetryAfter, RetryAfter]
+    assert (sandbox.stats.rate_limited, sandbox.stats.early_retries) == (2, 0)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(group, "4, too soon")
+    assert (sandbox.stats.rate_limited, sandbox.stats.early_retries) == (3, 1)
+    assert [m["text"] for m in sandbox.sent(group)] == ["1"]
+
+
 def test_flood_control_computes_retry_after_from_the_windows() -> None:
     flood = FloodControl()
     scopes = [("bot", Rate(30, 1.0)), ("group", Rate(20, 60.0))]
@@ -278,6 +301,24 @@ def test_flood_control_computes_retry_after_from_the_windows() -> None:
     assert flood.admit(scopes, 150.0).early  # came back 20 s into a 30 s wait
     assert flood.admit(scopes, 160.0).retry_after is None  # waited as told: fine
     assert flood.admit([("any", None)], 160.0).retry_after is None
+
+
+def test_flood_control_counts_as_early_a_send_on_a_connection_it_had_refused() -> None:
+    """HTTP/1.1 answers a connection's requests in turn: a request on a connection that carried
+    a 429 of the wait still running was sent after its client had read that 429. One on another
+    connection may have left before: not early."""
+    flood = FloodControl()
+    group = [("group", Rate(1, 60.0))]
+    assert flood.admit(group, 100.0, connection="a").retry_after is None
+    assert flood.admit(group, 101.0, connection="a") == Verdict(retry_after=59)  # until 160
+    assert flood.admit(group, 102.0, connection="b") == Verdict(retry_after=58)  # on its way
+    assert flood.admit(group, 103.0, connection="a").early  # told at 101
+    assert flood.admit(group, 104.0, connection="b").early  # told at 102
+    assert flood.admit([("other", Rate(1, 60.0))], 105.0, connection="c").retry_after is None
+    assert flood.admit(group, 160.0, connection="a").retry_after is None  # waited as told
+    refused = flood.admit(group, 161.0, connection="b")  # a new wait, until 220: news to b
+    assert refused == Verdict(retry_after=59)
+    assert not flood.admit(group, 162.0, connection="a").early  # a has not heard of it yet
 
 
 async def test_fail_next_is_an_error_without_side_effects(
