@@ -440,8 +440,10 @@ async def bench(args: argparse.Namespace) -> bool:
                 figures = await plan(db, campaign)
                 print(figures[0].row(), flush=True)
                 gc.freeze()  # as `loa run` does once serving (bot.service.serve)
-                figures += await tiendo(db, campaign, args.runs, "xã số 7")
-                figures += await overview(db, campaign, args.runs)
+                asked = await tiendo(db, campaign, args.runs, "xã số 7")
+                pages = await overview(db, campaign, args.runs)
+                base = pages[-1].value  # the sign-in page's median: /tiendo's baseline too
+                figures += [replace(figure, baseline=base) for figure in asked] + pages
                 async with db.session() as session:
                     due = await session.scalar(select(func.min(Delivery.due_at)))
                 assert due is not None
