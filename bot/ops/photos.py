@@ -246,7 +246,7 @@ class UnitPhotos:
 async def by_unit(env: Env, scope: Scope = EVERYTHING) -> list[UnitPhotos]:
     """The units of `scope` that sent photos, with them: by commune, then by name."""
     async with env.db.session() as session:
-        units = {unit.code: unit for unit in await chats.all_units(session)}
+        units = {unit.code: unit for unit in await chats.unit_rows(session)}
     kept = await for_report(env, scope=scope)
     found = [
         UnitPhotos(code, units[code].name, units[code].parent, photos)

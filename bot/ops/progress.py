@@ -8,8 +8,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal, NamedTuple, TypedDict
 
-from sqlalchemy import select
-
 from bot.campaign.scope import EVERYTHING, Scope
 from bot.campaign.units import by_parent
 from bot.delivery import outbox
@@ -18,9 +16,9 @@ from bot.ops.scoping import unit_ids
 from bot.stats import table
 from bot.stats.table import Completion
 from bot.store import answers, chats
-from bot.store.chats import UnitRow
+from bot.store.chats import ChatRow, UnitRow
 from bot.store.db import Database
-from bot.store.models import Chat, DeliveryStatus
+from bot.store.models import DeliveryStatus
 
 # The deliveries' states a coordinator is shown; a delivery being sent counts as pending.
 DELIVERY_STATES: dict[DeliveryStatus, Literal["sent", "pending", "failed", "missed"]] = {
@@ -70,22 +68,6 @@ class ParentCount:
     complete: int
     partial: int
     silent: int
-
-
-class ChatRow(NamedTuple):
-    """A registered chat as progress shows it (plain, as `UnitRow`)."""
-
-    id: int
-    unit_id: int | None
-    platform: str
-    kind: str
-    title: str | None
-    active: bool
-
-
-_CHATS = select(Chat.id, Chat.unit_id, Chat.platform, Chat.kind, Chat.title, Chat.active).where(
-    Chat.unit_id.is_not(None)
-)
 
 
 @dataclass(frozen=True)
@@ -193,10 +175,9 @@ async def progress(env: Env, scope: Scope = EVERYTHING) -> Progress:
     counting = asyncio.create_task(_answered(env, items, scope)) if form else None
     try:
         async with env.db.session() as session:
-            connection = await session.connection()
             every = await chats.unit_rows(session)
             units = scope.within(every, lambda unit: unit.parent)
-            bound = [ChatRow(*row) for row in await connection.execute(_CHATS)]
+            bound = await chats.chat_rows(session)
             went = await outbox.statuses(session, env.campaign_key, await unit_ids(session, scope))
     finally:
         given = await counting if counting is not None else {}

@@ -188,6 +188,23 @@ async def unit_rows(session: AsyncSession) -> list[UnitRow]:
     return [UnitRow(*row) for row in await session.execute(query)]
 
 
+class ChatRow(NamedTuple):
+    """A registered chat as reports read it: a plain row, as `UnitRow`."""
+
+    id: int
+    unit_id: int | None
+    platform: str
+    kind: str
+    title: str | None
+    active: bool
+
+
+async def chat_rows(session: AsyncSession) -> list[ChatRow]:
+    """Every chat registered to a unit, as plain rows (a province has 6,000)."""
+    query = select(Chat.id, Chat.unit_id, Chat.platform, Chat.kind, Chat.title, Chat.active)
+    return [ChatRow(*row) for row in await session.execute(query.where(Chat.unit_id.is_not(None)))]
+
+
 async def all_units(session: AsyncSession) -> list[Unit]:
     return list(await session.scalars(select(Unit).order_by(Unit.code)))
 
